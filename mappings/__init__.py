@@ -1,0 +1,1 @@
+"""The canonical lead model and the per-CRM field maps that translate to and from it."""
