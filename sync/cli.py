@@ -1,0 +1,134 @@
+"""The `leadloop` command line. Exit codes: 0 ok, 1 a job failed, 2 bad config or usage."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sync.config import Config, load_config
+from sync.exceptions import ConfigError, LeadloopError, ScenarioError
+
+SHIPPED_CONFIG = Path(__file__).parent / "defaults" / "leadloop.yaml"
+"""The example definition shipped with leadloop (also at examples/leadloop.yaml)."""
+
+app = typer.Typer(
+    name="leadloop",
+    help="Hands B2B leads from HubSpot to Salesforce by one agreed definition, and learns back.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The state database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="leadloop.yaml to use (default: $LEADLOOP_CONFIG, then ./leadloop.yaml).",
+        dir_okay=False,
+    ),
+]
+
+
+class UsageError(LeadloopError):
+    """The command was called in a way that cannot work (exit code 2)."""
+
+
+def find_config(option: Path | None, *, shipped_default: bool = False) -> Path:
+    """The config file a command uses: the option, $LEADLOOP_CONFIG, ./leadloop.yaml.
+
+    Commands that try rules out (`simulate`, `demo`) fall back to the shipped example.
+    """
+    if option is not None:
+        return option
+    if shipped_default:
+        return SHIPPED_CONFIG
+    from_env = os.environ.get("LEADLOOP_CONFIG")
+    if from_env:
+        return Path(from_env)
+    local = Path("leadloop.yaml")
+    if local.exists():
+        return local
+    raise UsageError(
+        "no configuration found: pass --config FILE, set LEADLOOP_CONFIG, or create"
+        " ./leadloop.yaml (copy examples/leadloop.yaml to start)"
+    )
+
+
+@app.command()
+def check(config: ConfigOption = None) -> None:
+    """Validate a configuration; exit 0 when it is usable, 2 with every problem otherwise."""
+    path = find_config(config)
+    loaded = load_config(path)
+    typer.echo(f"{path}: ok ({_summary(loaded)})")
+
+
+def _summary(config: Config) -> str:
+    scoring = config.scoring
+    return (
+        f"{len(scoring.behaviour)} behaviour rules, {len(scoring.fit)} fit rules,"
+        f" MQL at {config.mql.min_score}, SQL at BANT {config.sql.bant_min}/4,"
+        f" {len(config.sla)} SLAs, timezone {config.timezone}"
+    )
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[
+        Path, typer.Argument(help="Scenario file: JSON lines in time order.", dir_okay=False)
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Replay a scenario through the rules and print the timeline as JSON lines."""
+    from sync.simulate import Simulation, read_scenario
+
+    loaded = load_config(find_config(config, shipped_default=True))
+    try:
+        text = scenario.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{scenario}: cannot read the scenario ({exc})") from None
+    events = read_scenario(scenario, text.splitlines())
+    out = sys.stdout
+    for record in Simulation(loaded, events).run():
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the state database at $DATABASE_URL (default: ./var/leadloop.db)."""
+    from state.database import database_url, redact_url
+    from state.migrate import upgrade
+
+    url = database_url()
+    upgrade(url)
+    typer.echo(f"database at {redact_url(url)} is up to date")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; errors leadloop expects become one clear message and an exit code."""
+    try:
+        app(args=argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except ConfigError as exc:
+        count = len(exc.problems)
+        problems = "1 problem" if count == 1 else f"{count} problems"
+        typer.echo(f"leadloop: {exc.file}: the configuration has {problems}:", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  {problem.render(exc.file)}", err=True)
+        return 2
+    except (ScenarioError, UsageError) as exc:
+        typer.echo(f"leadloop: {exc}", err=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
