@@ -87,7 +87,8 @@ def simulate(
     config: ConfigOption = None,
 ) -> None:
     """Replay a scenario through the rules and print the timeline as JSON lines."""
-    from sync.simulate import Simulation, read_scenario
+    from sync.scenario import read_scenario
+    from sync.simulate import Simulation
 
     loaded = load_config(find_config(config, shipped_default=True))
     try:

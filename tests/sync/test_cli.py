@@ -23,7 +23,9 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 class TestCheck:
-    def test_valid_config_exits_zero_with_a_summary(self, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_valid_config_exits_zero_with_a_summary(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         """`check` on the example prints ok and what the definition holds."""
         assert main(["check", "--config", str(EXAMPLE)]) == 0
         out = capsys.readouterr().out
@@ -58,7 +60,9 @@ class TestCheck:
         assert main(["check"]) == 0
         assert "MQL at 10" in capsys.readouterr().out
 
-    def test_no_config_anywhere_says_where_it_looked(self, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_no_config_anywhere_says_where_it_looked(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         """With no config to be found, the message says how to give one; exit 2."""
         assert main(["check"]) == 2
         err = capsys.readouterr().err

@@ -12,7 +12,8 @@ import pytest
 from sync.cli import SHIPPED_CONFIG
 from sync.config import load_config
 from sync.exceptions import ScenarioError
-from sync.simulate import Simulation, read_scenario
+from sync.scenario import read_scenario
+from sync.simulate import Simulation
 
 ROOT = Path(__file__).parents[2]
 SCENARIOS = sorted((ROOT / "examples" / "scenarios").glob("*.jsonl"))
@@ -81,8 +82,10 @@ class TestScenarioStories:
         records = scenario("02")
         assert of(records, "stage") == []
         assert summary(records, "suzuki@example.jp")["score"] == 75
-        opens = [r for r in of(records, "scored") for x in r["reasons"] if x["rule"] == "email_open"]
-        assert opens[-1]["total"] == 75
+        scored = of(records, "scored")
+        [last_open] = [x for x in scored[-1]["reasons"] if x["rule"] == "email_open"]
+        assert (last_open["count"], last_open["points"]) == (4, 20)
+        assert len(scored) == 6  # fit, inquiry, four opens: the fifth open changes nothing
 
     def test_unsubscribe_keeps_the_lead_below_the_threshold(self) -> None:
         """03: 35 + 10 - 20 + 15 = 40: no MQL."""
@@ -197,12 +200,12 @@ class TestBadScenarios:
 
     def test_recycle_without_reason(self, tmp_path: Path) -> None:
         """Recycling needs a reason: feedback is never silent."""
-        line = '{"at": "2026-01-05T11:00:00+09:00", "lead": "a", "type": "status", "value": "recycled"}'
+        line = FIT.replace('"fit", "fields": {}', '"status", "value": "recycled"')
         assert "needs a reason" in str(bad(tmp_path, FIT, line))
 
     def test_unknown_activity_kind(self, tmp_path: Path) -> None:
         """An activity kind outside the closed set is refused with the key path."""
-        line = '{"at": "2026-01-05T11:00:00+09:00", "lead": "a", "type": "activity", "kind": "tweet"}'
+        line = '{"at": "2026-01-05T11:00:00+09:00", "lead": "a", "type": "activity", "kind": "x"}'
         error = bad(tmp_path, line)
         assert "kind" in str(error) and "content_download" in str(error)
 
