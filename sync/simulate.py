@@ -173,6 +173,10 @@ class Simulation:
             state.reported.add(mark)
             return True
 
+        if (status.sla, status.started_at, "dropped") in state.reported:
+            return  # the lead left the stage unmet: nothing more is owed or reported
+        if not status.watched and status.met_at is None:
+            first_time("dropped")
         if first_time("due"):
             yield self._record(
                 now, key, "sla_due", sla=status.sla, deadline=self._time(status.deadline)

@@ -215,3 +215,26 @@ class TestBadScenarios:
         path.write_text(f"# a story\n\n{FIT}\n", encoding="utf-8")
         [(number, event)] = read_scenario(path, path.read_text("utf-8").splitlines())
         assert number == 3 and event.type == "fit"
+
+
+def test_a_lead_recycled_before_its_first_touch_is_no_longer_owed_one(tmp_path: Path) -> None:
+    """Recycled before the call: no breach, escalation or late 'met' is reported afterwards."""
+    lead = '"lead": "y@x.jp"'
+    path = tmp_path / "recycled.jsonl"
+    path.write_text(
+        "\n".join(
+            [
+                f'{{"at": "2026-05-11T10:00:00+09:00", {lead}, "type": "fit",'
+                ' "fields": {"title": "部長", "industry": "製造業", "employees": 150}}',
+                f'{{"at": "2026-05-12T11:00:00+09:00", {lead}, "type": "activity",'
+                ' "kind": "webinar_attended"}',
+                f'{{"at": "2026-05-13T10:00:00+09:00", {lead}, "type": "status",'
+                ' "value": "recycled", "reason": "not now"}',
+                '{"at": "2026-05-20T10:00:00+09:00", "type": "tick"}',
+                f'{{"at": "2026-05-29T10:00:00+09:00", {lead}, "type": "touch", "kind": "call"}}',
+            ]
+        ),
+        encoding="utf-8",
+    )
+    records = timeline(path)
+    assert [r["event"] for r in records if r["event"].startswith("sla")] == ["sla_due"]
