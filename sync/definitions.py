@@ -68,7 +68,15 @@ def _compile_when(when: HypothesisWhen | None) -> HypothesisTest:
     limit = parse_duration(when.mql_within).amount
 
     def mql_soon(lead: Lead, activities: Sequence[Activity], mql_at: datetime | None) -> bool:
-        first = next((a.occurred_at for a in activities if not a.is_sales_touch), None)
+        since = lead.times.recycled_at  # a requalified lead: count from its new activity
+        first = next(
+            (
+                a.occurred_at
+                for a in activities
+                if not a.is_sales_touch and (since is None or a.occurred_at > since)
+            ),
+            None,
+        )
         return mql_at is not None and first is not None and mql_at - first <= limit
 
     return mql_soon

@@ -42,9 +42,12 @@ def evaluate(
 ) -> Evaluation:
     """Rescore the lead and move it to MQL or SQL when the agreed definition is met.
 
-    At MQL, marketing's hypotheses on the four axes are set from activity and fit. A lead
-    becomes SQL only after it has been handed off to sales.
+    `activities` are in time order; those after `now` do not count yet. At MQL, marketing's
+    hypotheses on the four axes are set from activity and fit. A lead becomes SQL only after
+    it has been handed off to sales.
     """
+    if activities and activities[-1].occurred_at > now:
+        activities = [a for a in activities if a.occurred_at <= now]
     score = rules.score(lead, activities, now)
     score_changed = score != lead.score
     lead = dataclasses.replace(lead, score=score)

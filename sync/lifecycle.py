@@ -40,17 +40,18 @@ def move(
 ) -> tuple[Lead, StageChange]:
     """The lead after moving to `to_stage` at `at`, and the stage-history entry for the move.
 
-    Entering mql, sql or a closed stage stamps its time. Re-entering mql after a recycle starts
-    a new handoff: the previous handoff, first touch and SQL times are cleared.
+    Entering mql, sql, recycled or a closed stage stamps its time. Re-entering mql after a
+    recycle starts a new cycle: the previous handoff, first touch, SQL and close times and
+    the previous outcome are cleared (the stage history keeps them).
     """
     if not can_move(lead.stage, to_stage):
         raise TransitionError(lead.stage, to_stage, ALLOWED[lead.stage])
-    if to_stage in NEEDS_REASON and not reasons:
+    if to_stage in NEEDS_REASON and not any(reason.strip() for reason in reasons):
         raise ValueError(f"moving a lead to {to_stage} needs a reason")
     times = lead.times
     if to_stage == "mql":
         times = dataclasses.replace(
-            times, mql_at=at, handed_off_at=None, first_touch_at=None, sql_at=None
+            times, mql_at=at, handed_off_at=None, first_touch_at=None, sql_at=None, closed_at=None
         )
     elif to_stage == "sql":
         times = dataclasses.replace(times, sql_at=at)
@@ -59,7 +60,10 @@ def move(
     elif to_stage == "recycled":
         times = dataclasses.replace(times, recycled_at=at)
     reason = reasons[0] if to_stage in NEEDS_REASON else None
-    moved = dataclasses.replace(lead, stage=to_stage, stage_reason=reason, times=times)
+    outcome = None if to_stage == "mql" else lead.outcome
+    moved = dataclasses.replace(
+        lead, stage=to_stage, stage_reason=reason, times=times, outcome=outcome
+    )
     return moved, StageChange(lead.key, lead.stage, to_stage, at, reasons)
 
 

@@ -19,15 +19,18 @@ FieldTest = Callable[[str | int | None], bool]
 
 
 def compile_activity_filter(spec: ActivityFilter) -> Callable[[Activity], bool]:
-    """A predicate for the optional URL and name filters of a rule (always true without them)."""
-    url_part = spec.url_contains
+    """A predicate for the optional URL and name filters of a rule (always true without them).
+
+    Both ignore case: `/pricing` matches `/Pricing/`.
+    """
+    url_part = spec.url_contains.casefold() if spec.url_contains else None
     name_re = re.compile(spec.name_matches, re.IGNORECASE) if spec.name_matches else None
     if url_part is None and name_re is None:
         return lambda activity: True
 
     def matches(activity: Activity) -> bool:
         detail = activity.detail
-        if url_part is not None and (detail.url is None or url_part not in detail.url):
+        if url_part is not None and (detail.url is None or url_part not in detail.url.casefold()):
             return False
         return name_re is None or (detail.name is not None and bool(name_re.search(detail.name)))
 
