@@ -120,3 +120,20 @@ def test_console_script_exit_codes(tmp_path: Path) -> None:
 def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     """An unknown subcommand exits 2."""
     assert main(["frobnicate"]) == 2
+
+
+class TestDbUpgrade:
+    def test_creates_the_default_sqlite_database_under_var(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Without DATABASE_URL, `db upgrade` creates ./var/leadloop.db with the schema."""
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+        assert main(["db", "upgrade"]) == 0
+        assert (tmp_path / "var" / "leadloop.db").exists()
+        assert "up to date" in capsys.readouterr().out
+        from state import Store
+
+        store = Store.connect("sqlite:///var/leadloop.db")
+        with store.transaction() as repo:
+            assert repo.count_by_stage()["lead"] == 0
+        store.dispose()

@@ -1,0 +1,75 @@
+"""What every part of the repository shares: the session, the clock and a few helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Insert, literal_column
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from state.tables import Table
+
+Clock = Callable[[], datetime]
+"""Returns the current time as an aware datetime; injected so tests control time."""
+
+BATCH_SIZE = 500
+"""Rows per multi-row INSERT and keys per IN list: well under SQLite's 32,766 parameters."""
+
+_T = TypeVar("_T")
+_S = TypeVar("_S", bound=str)
+
+
+class Queries:
+    """Base of the repository parts: one session (one transaction) and the clock."""
+
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self._session = session
+        self._clock = clock
+
+    def _insert_ignoring_conflicts(
+        self, table: type[Table], rows: Sequence[dict[str, Any]], unique: Sequence[str]
+    ) -> int:
+        """INSERT rows, skipping those that collide on the `unique` columns; how many went in.
+
+        Uses ``ON CONFLICT (...) DO NOTHING``, so a duplicate neither raises nor aborts the
+        transaction (on PostgreSQL a failed INSERT would abort it).
+        """
+        if not rows:
+            return 0
+        statement: Insert
+        dialect = self._session.get_bind().dialect.name
+        if dialect == "postgresql":
+            statement = (
+                postgresql.insert(table)
+                .values(list(rows))
+                .on_conflict_do_nothing(index_elements=unique)
+            )
+        elif dialect == "sqlite":
+            statement = (
+                sqlite.insert(table)
+                .values(list(rows))
+                .on_conflict_do_nothing(index_elements=unique)
+            )
+        else:  # pragma: no cover - database.create_engine_for refuses other backends
+            raise NotImplementedError(dialect)
+        # Count the rows RETURNING gives back: the driver's rowcount for an INSERT is not
+        # reliable (psycopg reports -1 here). RETURNING needs SQLite 3.35 or later.
+        inserted = self._session.exec(statement.returning(literal_column("1")))
+        return len(inserted.all())
+
+
+def chunks(items: Sequence[_T], size: int = BATCH_SIZE) -> Iterator[Sequence[_T]]:
+    """`items` in consecutive slices of at most `size`."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def as_literal(value: str, allowed: Collection[_S], what: str) -> _S:
+    """`value` typed as one of the `allowed` literal values, or a ValueError saying which."""
+    for candidate in allowed:
+        if candidate == value:
+            return candidate
+    raise ValueError(f"unknown {what} {value!r}: expected one of {list(allowed)}")

@@ -1,0 +1,178 @@
+"""What happened to leads: activities, stage changes and sales corrections."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from mappings.model import (
+    ACTIVITY_KINDS,
+    AXES,
+    STAGES,
+    Activity,
+    ActivityDetail,
+    Axis,
+    Correction,
+    StageChange,
+)
+from state._base import Queries, as_literal, chunks
+from state._types import require_aware, require_aware_columns
+from state.tables import ActivityRow, CorrectionRow, StageChangeRow
+
+
+def dedupe_key(activity: Activity) -> str:
+    """The activity's `dedupe_key`, or, when it has none, one derived from its content.
+
+    The derived key is stable across re-reads of the same record, like a source id would
+    be; two activities identical in every field count as one.
+    """
+    if activity.dedupe_key:
+        return activity.dedupe_key
+    occurred = require_aware(activity.occurred_at, "Activity.occurred_at").astimezone(UTC)
+    detail = activity.detail
+    parts = (activity.lead_key, activity.kind, occurred.isoformat(), detail.url, detail.name)
+    text = "\x1f".join("" if part is None else part for part in (*parts, detail.campaign))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _activity_columns(activity: Activity) -> dict[str, Any]:
+    columns = {
+        "lead_key": activity.lead_key,
+        "kind": activity.kind,
+        "occurred_at": activity.occurred_at,
+        "url": activity.detail.url,
+        "name": activity.detail.name,
+        "campaign": activity.detail.campaign,
+        "dedupe_key": dedupe_key(activity),
+    }
+    return require_aware_columns(columns, "activities")
+
+
+def _to_activity(row: ActivityRow) -> Activity:
+    return Activity(
+        lead_key=row.lead_key,
+        kind=as_literal(row.kind, ACTIVITY_KINDS, "activity kind"),
+        occurred_at=row.occurred_at,
+        detail=ActivityDetail(url=row.url, name=row.name, campaign=row.campaign),
+        dedupe_key=row.dedupe_key,
+    )
+
+
+class HistoryQueries(Queries):
+    """Activities, stage history and corrections."""
+
+    def add_activities(self, activities: Iterable[Activity]) -> int:
+        """Store the activities not stored yet (by dedupe key); how many were new.
+
+        Duplicates, within the call or with rows already stored, are skipped without an
+        error and without harming the transaction.
+        """
+        rows: dict[str, dict[str, Any]] = {}
+        for activity in activities:
+            columns = _activity_columns(activity)
+            rows.setdefault(columns["dedupe_key"], columns)
+        return sum(
+            self._insert_ignoring_conflicts(ActivityRow, batch, ["dedupe_key"])
+            for batch in chunks(list(rows.values()))
+        )
+
+    def activities_for(self, lead_key: str) -> list[Activity]:
+        """A lead's activities, oldest first."""
+        return self.activities_for_many([lead_key])[lead_key]
+
+    def activities_for_many(self, lead_keys: Iterable[str]) -> dict[str, list[Activity]]:
+        """The activities of many leads, oldest first, in one query per 500 keys.
+
+        Every key asked for is in the result, with an empty list if it has no activity.
+        """
+        found: dict[str, list[Activity]] = {key: [] for key in lead_keys}
+        for batch in chunks(list(found)):
+            statement = (
+                select(ActivityRow)
+                .where(col(ActivityRow.lead_key).in_(batch))
+                .order_by(col(ActivityRow.occurred_at), col(ActivityRow.id))
+            )
+            for row in self._session.exec(statement):
+                found[row.lead_key].append(_to_activity(row))
+        return found
+
+    def record_stage_change(self, change: StageChange, source: str) -> None:
+        """Append a stage change to the lead's history; `source` says which job or system."""
+        self._session.add(
+            StageChangeRow(
+                lead_key=change.lead_key,
+                from_stage=change.from_stage,
+                to_stage=change.to_stage,
+                at=require_aware(change.at, "StageChange.at"),
+                reasons=list(change.reasons),
+                source=source,
+            )
+        )
+        self._session.flush()
+
+    def stage_history(self, lead_key: str) -> list[StageChange]:
+        """A lead's stage changes, oldest first."""
+        statement = (
+            select(StageChangeRow)
+            .where(col(StageChangeRow.lead_key) == lead_key)
+            .order_by(col(StageChangeRow.at), col(StageChangeRow.id))
+        )
+        return [
+            StageChange(
+                lead_key=row.lead_key,
+                from_stage=as_literal(row.from_stage, STAGES, "stage"),
+                to_stage=as_literal(row.to_stage, STAGES, "stage"),
+                at=row.at,
+                reasons=tuple(row.reasons),
+            )
+            for row in self._session.exec(statement)
+        ]
+
+    def record_correction(self, correction: Correction) -> None:
+        """Append a sales correction on one axis."""
+        self._session.add(
+            CorrectionRow(
+                lead_key=correction.lead_key,
+                axis=correction.axis,
+                hypothesis=correction.hypothesis,
+                observed=correction.observed,
+                at=require_aware(correction.at, "Correction.at"),
+                source=correction.source,
+            )
+        )
+        self._session.flush()
+
+    def corrections(self, lead_key: str | None = None) -> list[Correction]:
+        """The corrections of one lead, or of all leads, oldest first."""
+        statement = select(CorrectionRow).order_by(col(CorrectionRow.at), col(CorrectionRow.id))
+        if lead_key is not None:
+            statement = statement.where(col(CorrectionRow.lead_key) == lead_key)
+        return [
+            Correction(
+                lead_key=row.lead_key,
+                axis=as_literal(row.axis, AXES, "axis"),
+                hypothesis=row.hypothesis,
+                observed=row.observed,
+                at=row.at,
+                source=row.source,
+            )
+            for row in self._session.exec(statement)
+        ]
+
+    def correction_counts(self) -> dict[tuple[Axis, str | None, str], int]:
+        """How often each (axis, hypothesis, observed) correction was recorded."""
+        axis, hypothesis, observed = (
+            col(CorrectionRow.axis),
+            col(CorrectionRow.hypothesis),
+            col(CorrectionRow.observed),
+        )
+        statement = select(axis, hypothesis, observed, func.count()).group_by(
+            axis, hypothesis, observed
+        )
+        rows = self._session.exec(statement)
+        return {(as_literal(a, AXES, "axis"), h, o): n for a, h, o, n in rows}

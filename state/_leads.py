@@ -1,0 +1,193 @@
+"""Leads: the `leads` table to and from canonical `Lead` values, and the lead queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import fields
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from mappings.model import (
+    AXES,
+    STAGES,
+    Assessment,
+    AxisAssessment,
+    Bant,
+    Fit,
+    Lead,
+    LeadTimes,
+    Outcome,
+    Score,
+    ScoreReason,
+    Stage,
+    normalize_email,
+)
+from state._base import BATCH_SIZE, Queries, as_literal, chunks
+from state._types import require_aware_columns
+from state.tables import LeadRow
+
+# Column names follow the model's field names; reading a row fails if the model gained a
+# field without a column, and tests/state check that every field has one.
+_FIT_FIELDS = tuple(f.name for f in fields(Fit))
+_TIME_FIELDS = tuple(f.name for f in fields(LeadTimes))
+_BANT_FIELDS = tuple(f.name for f in fields(Bant))
+
+
+def lead_columns(lead: Lead) -> dict[str, Any]:
+    """Every column of a lead's row except the bookkeeping times, from the canonical value."""
+    columns: dict[str, Any] = {
+        "key": lead.key,
+        "email": normalize_email(lead.email) if lead.email is not None else None,
+        "hubspot_id": lead.hubspot_id,
+        "salesforce_id": lead.salesforce_id,
+        "stage": lead.stage,
+        "stage_reason": lead.stage_reason,
+        "score_total": lead.score.total,
+        "score_behaviour": lead.score.behaviour,
+        "score_fit": lead.score.fit,
+        "score_reasons": [
+            {"rule": r.rule, "points": r.points, "count": r.count} for r in lead.score.reasons
+        ],
+        "outcome_won": None if lead.outcome is None else lead.outcome.won,
+        "outcome_amount": None if lead.outcome is None else lead.outcome.amount,
+    }
+    columns.update({name: getattr(lead.fit, name) for name in _FIT_FIELDS})
+    columns.update({name: getattr(lead.times, name) for name in _TIME_FIELDS})
+    columns.update({f"bant_{name}": getattr(lead.bant, name) for name in _BANT_FIELDS})
+    for axis in AXES:
+        columns[f"{axis}_hypothesis"] = lead.assessment.axis(axis).hypothesis
+        columns[f"{axis}_observed"] = lead.assessment.axis(axis).observed
+    return columns
+
+
+def to_lead(row: LeadRow) -> Lead:
+    """The canonical `Lead` stored in a row."""
+    outcome = None
+    if row.outcome_won is not None:
+        outcome = Outcome(won=row.outcome_won, amount=row.outcome_amount)
+    axes = {
+        axis: AxisAssessment(
+            hypothesis=getattr(row, f"{axis}_hypothesis"),
+            observed=getattr(row, f"{axis}_observed"),
+        )
+        for axis in AXES
+    }
+    return Lead(
+        key=row.key,
+        email=row.email,
+        hubspot_id=row.hubspot_id,
+        salesforce_id=row.salesforce_id,
+        fit=Fit(**{name: getattr(row, name) for name in _FIT_FIELDS}),
+        stage=as_literal(row.stage, STAGES, "stage"),
+        stage_reason=row.stage_reason,
+        score=Score(
+            total=row.score_total,
+            behaviour=row.score_behaviour,
+            fit=row.score_fit,
+            reasons=tuple(
+                ScoreReason(rule=str(r["rule"]), points=int(r["points"]), count=int(r["count"]))
+                for r in row.score_reasons
+            ),
+        ),
+        times=LeadTimes(**{name: getattr(row, name) for name in _TIME_FIELDS}),
+        bant=Bant(**{name: getattr(row, f"bant_{name}") for name in _BANT_FIELDS}),
+        assessment=Assessment(**axes),
+        outcome=outcome,
+    )
+
+
+class LeadQueries(Queries):
+    """Reading and writing leads."""
+
+    def get_lead(self, key: str) -> Lead | None:
+        """The lead with this key, or None."""
+        row = self._session.get(LeadRow, key)
+        return None if row is None else to_lead(row)
+
+    def find_lead(
+        self,
+        *,
+        email: str | None = None,
+        hubspot_id: str | None = None,
+        salesforce_id: str | None = None,
+    ) -> Lead | None:
+        """The lead matching the first identity given that matches, or None.
+
+        Tried in order: HubSpot id, Salesforce id (both unique), then the e-mail address
+        (normalized; not unique, so the earliest stored lead with it wins).
+        """
+        if email is None and hubspot_id is None and salesforce_id is None:
+            raise ValueError("find_lead needs an email, a hubspot_id or a salesforce_id")
+        candidates = []
+        if hubspot_id is not None:
+            candidates.append(select(LeadRow).where(col(LeadRow.hubspot_id) == hubspot_id))
+        if salesforce_id is not None:
+            candidates.append(select(LeadRow).where(col(LeadRow.salesforce_id) == salesforce_id))
+        if email is not None:
+            candidates.append(
+                select(LeadRow)
+                .where(col(LeadRow.email) == normalize_email(email))
+                .order_by(col(LeadRow.created_at), col(LeadRow.key))
+                .limit(1)
+            )
+        for statement in candidates:
+            row = self._session.exec(statement).first()
+            if row is not None:
+                return to_lead(row)
+        return None
+
+    def save_lead(self, lead: Lead) -> None:
+        """Insert the lead, or update every field of the stored lead with the same key."""
+        self.save_leads([lead])
+
+    def save_leads(self, leads: Iterable[Lead]) -> None:
+        """`save_lead` for many leads, with one SELECT per batch; the last of a key wins.
+
+        A HubSpot or Salesforce id already held by another lead raises the driver's
+        IntegrityError here (the transaction is then lost): look leads up with
+        `find_lead` before giving them a new key.
+        """
+        latest = {lead.key: lead for lead in leads}
+        now = self._clock()
+        for batch in chunks(list(latest.values())):
+            keys = [lead.key for lead in batch]
+            stored = self._session.exec(select(LeadRow).where(col(LeadRow.key).in_(keys)))
+            rows = {row.key: row for row in stored}
+            for lead in batch:
+                columns = require_aware_columns(lead_columns(lead), "leads")
+                row = rows.get(lead.key)
+                if row is None:
+                    self._session.add(LeadRow(**columns, created_at=now, updated_at=now))
+                    continue
+                for name, value in columns.items():
+                    setattr(row, name, value)
+                if self._session.is_modified(row):
+                    row.updated_at = now
+        self._session.flush()
+
+    def leads(self, stage: Stage | None = None) -> Iterator[Lead]:
+        """All leads, or those at one stage, by key; read in pages, so safe to write while
+        iterating (within the same transaction)."""
+        after: str | None = None
+        while True:
+            statement = select(LeadRow).order_by(col(LeadRow.key)).limit(BATCH_SIZE)
+            if stage is not None:
+                statement = statement.where(col(LeadRow.stage) == stage)
+            if after is not None:
+                statement = statement.where(col(LeadRow.key) > after)
+            page = list(self._session.exec(statement))
+            for row in page:
+                yield to_lead(row)
+            if len(page) < BATCH_SIZE:
+                return
+            after = page[-1].key
+
+    def count_by_stage(self) -> dict[str, int]:
+        """How many leads are at each stage; every stage is present, zero if none."""
+        counts: dict[str, int] = {stage: 0 for stage in STAGES}
+        statement = select(col(LeadRow.stage), func.count()).group_by(col(LeadRow.stage))
+        for stage, count in self._session.exec(statement):
+            counts[stage] = count
+        return counts

@@ -1,0 +1,62 @@
+"""Column types shared by the tables: instants that are always aware and in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import DateTime, TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A `DateTime(timezone=True)` that only accepts aware datetimes and returns them in UTC.
+
+    PostgreSQL keeps the instant (``timestamptz``); SQLite keeps no offset at all, so every
+    value is converted to UTC on the way in and marked UTC on the way out. A naive datetime
+    is ambiguous, so it is refused with a `ValueError` instead of being guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes; send aware ones as UTC (offset dropped for SQLite)."""
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}: {value!r}")
+        utc = require_aware(value, "a datetime to store").astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Return every stored instant as an aware datetime in UTC."""
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime from the database, got {value!r}")
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def require_aware(value: datetime, what: str) -> datetime:
+    """`value` unchanged if it is aware; a ValueError naming `what` if it is naive."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"{what} is the naive datetime {value.isoformat()}: pass an aware datetime "
+            "(for example datetime.now(UTC)) so the stored instant is unambiguous"
+        )
+    return value
+
+
+def require_aware_columns(columns: dict[str, Any], table: str) -> dict[str, Any]:
+    """`columns` unchanged if none of its datetimes is naive; else a ValueError naming one.
+
+    Checked before a row reaches the session, so a naive datetime is a plain ValueError
+    and the transaction stays usable (a failed flush would spoil it).
+    """
+    for name, value in columns.items():
+        if isinstance(value, datetime):
+            require_aware(value, f"{table}.{name}")
+    return columns

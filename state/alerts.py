@@ -1,0 +1,147 @@
+"""SLA alerts: each (lead, SLA, SLA start, level) is claimed once, then sent or retried.
+
+The alerts job claims an alert and commits before sending, then records the outcome in a
+second transaction. A claim that exists already returns False, also after a restart, so an
+alert is never sent twice by two runs; a crash between sending and recording leaves the
+claim pending, to be retried (the only case where a duplicate e-mail is possible).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, get_args
+
+from sqlmodel import col, select, update
+
+from state._base import Queries, as_literal
+from state._types import require_aware, require_aware_columns
+from state.exceptions import NotFoundError
+from state.tables import AlertSentRow
+
+AlertStatus = Literal["pending", "sent", "failed"]
+"""`pending` when claimed, then `sent`, or `failed` until a retry succeeds."""
+
+ALERT_STATUSES: tuple[AlertStatus, ...] = get_args(AlertStatus)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """One claimed alert and how sending it went."""
+
+    id: int
+    lead_key: str
+    sla: str
+    sla_started_at: datetime
+    level: int
+    recipient: str
+    status: AlertStatus
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def _to_record(row: AlertSentRow) -> AlertRecord:
+    assert row.id is not None
+    return AlertRecord(
+        id=row.id,
+        lead_key=row.lead_key,
+        sla=row.sla,
+        sla_started_at=row.sla_started_at,
+        level=row.level,
+        recipient=row.recipient,
+        status=as_literal(row.status, ALERT_STATUSES, "alert status"),
+        attempts=row.attempts,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+    )
+
+
+class AlertQueries(Queries):
+    """Claiming SLA alerts and recording how sending them went."""
+
+    def claim_alert(
+        self,
+        lead_key: str,
+        sla: str,
+        sla_started_at: datetime,
+        level: int,
+        recipient: str,
+        at: datetime,
+    ) -> bool:
+        """Claim the alert as pending; False if this (lead, SLA, start, level) was claimed."""
+        row = {
+            "lead_key": lead_key,
+            "sla": sla,
+            "sla_started_at": sla_started_at,
+            "level": level,
+            "recipient": recipient,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": at,
+        }
+        require_aware_columns(row, "alerts_sent")
+        unique = ["lead_key", "sla", "sla_started_at", "level"]
+        return self._insert_ignoring_conflicts(AlertSentRow, [row], unique) == 1
+
+    def mark_alert_sent(
+        self, lead_key: str, sla: str, sla_started_at: datetime, level: int, at: datetime
+    ) -> None:
+        """Record that the claimed alert was sent at `at`."""
+        self._update_alert(
+            lead_key,
+            sla,
+            sla_started_at,
+            level,
+            status="sent",
+            sent_at=require_aware(at, "at"),
+            last_error=None,
+        )
+
+    def mark_alert_failed(
+        self, lead_key: str, sla: str, sla_started_at: datetime, level: int, error: str
+    ) -> None:
+        """Record a failed attempt to send the claimed alert, with the error, for a retry."""
+        self._update_alert(lead_key, sla, sla_started_at, level, status="failed", last_error=error)
+
+    def pending_alerts(self) -> list[AlertRecord]:
+        """Alerts claimed but not sent (pending or failed), oldest claim first: to retry."""
+        statement = (
+            select(AlertSentRow)
+            .where(col(AlertSentRow.status) != "sent")
+            .order_by(col(AlertSentRow.created_at), col(AlertSentRow.id))
+        )
+        return [_to_record(row) for row in self._session.exec(statement)]
+
+    def alerts_for(self, lead_key: str) -> list[AlertRecord]:
+        """Every alert claimed for one lead, oldest claim first."""
+        statement = (
+            select(AlertSentRow)
+            .where(col(AlertSentRow.lead_key) == lead_key)
+            .order_by(col(AlertSentRow.created_at), col(AlertSentRow.id))
+        )
+        return [_to_record(row) for row in self._session.exec(statement)]
+
+    def _update_alert(
+        self,
+        lead_key: str,
+        sla: str,
+        sla_started_at: datetime,
+        level: int,
+        **values: object,
+    ) -> None:
+        require_aware(sla_started_at, "sla_started_at")
+        result = self._session.exec(
+            update(AlertSentRow)
+            .where(
+                col(AlertSentRow.lead_key) == lead_key,
+                col(AlertSentRow.sla) == sla,
+                col(AlertSentRow.sla_started_at) == sla_started_at,
+                col(AlertSentRow.level) == level,
+            )
+            .values(attempts=col(AlertSentRow.attempts) + 1, **values)
+        )
+        if result.rowcount == 0:
+            raise NotFoundError("claimed alert", (lead_key, sla, sla_started_at.isoformat(), level))

@@ -1,0 +1,1 @@
+"""Alembic migrations of leadloop's database (see `state.migrate`)."""

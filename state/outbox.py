@@ -1,0 +1,129 @@
+"""The outbox: external writes recorded in the same transaction as the change behind them,
+then drained by the handoff job. The idempotency key makes a repeated enqueue a no-op."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+from sqlmodel import col, select, update
+
+from state._base import Queries, as_literal, chunks
+from state._types import require_aware, require_aware_columns
+from state.exceptions import NotFoundError
+from state.tables import OutboxRow
+
+OutboxTarget = Literal["hubspot", "salesforce"]
+"""The system an outbox item is written to."""
+
+OUTBOX_TARGETS: tuple[OutboxTarget, ...] = get_args(OutboxTarget)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One pending external write: what to do to which lead, and how it went so far."""
+
+    id: int
+    target: OutboxTarget
+    operation: str
+    lead_key: str
+    idempotency_key: str
+    payload: Mapping[str, Any]
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    done_at: datetime | None
+
+
+def _to_item(row: OutboxRow) -> OutboxItem:
+    assert row.id is not None
+    return OutboxItem(
+        id=row.id,
+        target=as_literal(row.target, OUTBOX_TARGETS, "outbox target"),
+        operation=row.operation,
+        lead_key=row.lead_key,
+        idempotency_key=row.idempotency_key,
+        payload=row.payload,
+        created_at=row.created_at,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        done_at=row.done_at,
+    )
+
+
+class OutboxQueries(Queries):
+    """Enqueueing and draining external writes."""
+
+    def enqueue(
+        self,
+        target: OutboxTarget,
+        operation: str,
+        lead_key: str,
+        idempotency_key: str,
+        payload: Mapping[str, Any],
+        *,
+        at: datetime | None = None,
+    ) -> bool:
+        """Queue a write, due at once; False (and nothing queued) if the key exists already.
+
+        `payload` must be JSON-serializable (strings, numbers, booleans, None, lists, dicts).
+        `at` defaults to the clock's now.
+        """
+        as_literal(target, OUTBOX_TARGETS, "outbox target")
+        now = self._clock() if at is None else at
+        row = {
+            "target": target,
+            "operation": operation,
+            "lead_key": lead_key,
+            "idempotency_key": idempotency_key,
+            "payload": dict(payload),
+            "created_at": now,
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
+        require_aware_columns(row, "outbox")
+        return self._insert_ignoring_conflicts(OutboxRow, [row], ["idempotency_key"]) == 1
+
+    def pending_outbox(self, target: OutboxTarget, limit: int, now: datetime) -> list[OutboxItem]:
+        """Up to `limit` items for `target` not done and due at `now`, in the order queued."""
+        statement = (
+            select(OutboxRow)
+            .where(
+                col(OutboxRow.target) == target,
+                col(OutboxRow.done_at).is_(None),
+                col(OutboxRow.next_attempt_at) <= require_aware(now, "now"),
+            )
+            .order_by(col(OutboxRow.id))
+            .limit(limit)
+        )
+        return [_to_item(row) for row in self._session.exec(statement)]
+
+    def mark_done(self, ids: Iterable[int], at: datetime) -> None:
+        """Mark items written; unknown ids are ignored (the batch is what it is)."""
+        require_aware(at, "at")
+        for batch in chunks(sorted(set(ids))):
+            self._session.exec(
+                update(OutboxRow).where(col(OutboxRow.id).in_(batch)).values(done_at=at)
+            )
+
+    def mark_failed(self, id: int, error: str, retry_at: datetime) -> None:
+        """Count a failed attempt, keep its error and make the item due again at `retry_at`."""
+        require_aware(retry_at, "retry_at")
+        result = self._session.exec(
+            update(OutboxRow)
+            .where(col(OutboxRow.id) == id)
+            .values(
+                attempts=col(OutboxRow.attempts) + 1, last_error=error, next_attempt_at=retry_at
+            )
+        )
+        if result.rowcount == 0:
+            raise NotFoundError("outbox item", id)
+
+    def outbox_item(self, id: int) -> OutboxItem | None:
+        """One outbox item by id, done or not, or None."""
+        row = self._session.get(OutboxRow, id)
+        return None if row is None else _to_item(row)

@@ -1,0 +1,74 @@
+"""Tests for SLA alerts: each (lead, SLA, start, level) is claimed once, even across restarts."""
+
+from __future__ import annotations
+
+import pytest
+
+from state import NotFoundError, Store
+from tests.state.support import JST, START, at
+
+SLA_START = START.astimezone(JST)
+
+
+class TestClaim:
+    def test_a_second_claim_is_refused(self, store: Store) -> None:
+        """The same (lead, SLA, start, level) can be claimed only once."""
+        with store.transaction() as repo:
+            assert repo.claim_alert("k", "first_touch", SLA_START, 1, "is@x.com", at(60))
+            assert not repo.claim_alert("k", "first_touch", SLA_START, 1, "boss@x.com", at(61))
+        with store.transaction() as repo:
+            (alert,) = repo.pending_alerts()
+        assert (alert.recipient, alert.status, alert.attempts) == ("is@x.com", "pending", 0)
+        assert alert.sla_started_at == START
+
+    def test_other_levels_starts_and_slas_are_separate_alerts(self, store: Store) -> None:
+        """Escalation levels, a restarted SLA clock and another SLA are claimed on their own."""
+        with store.transaction() as repo:
+            assert repo.claim_alert("k", "first_touch", START, 1, "is@x.com", at(60))
+            assert repo.claim_alert("k", "first_touch", START, 2, "boss@x.com", at(120))
+            assert repo.claim_alert("k", "first_touch", at(500), 1, "is@x.com", at(560))
+            assert repo.claim_alert("k", "sql_follow_up", START, 1, "fs@x.com", at(60))
+            assert repo.claim_alert("j", "first_touch", START, 1, "is@x.com", at(60))
+            assert len(repo.pending_alerts()) == 5
+
+    def test_a_claim_survives_a_restart(self, db_url: str, store: Store) -> None:
+        """A new Store on the same database (a restarted daemon) cannot claim it again."""
+        with store.transaction() as repo:
+            assert repo.claim_alert("k", "first_touch", START, 1, "is@x.com", at(60))
+        store.dispose()
+        with (
+            Store.connect(db_url, migrate=True) as restarted,
+            restarted.transaction() as repo,
+        ):
+            assert not repo.claim_alert("k", "first_touch", SLA_START, 1, "is@x.com", at(90))
+            assert len(repo.pending_alerts()) == 1
+
+
+class TestOutcome:
+    def test_sent_alerts_are_no_longer_pending(self, store: Store) -> None:
+        """mark_alert_sent records the time; the alert leaves the retry list."""
+        with store.transaction() as repo:
+            repo.claim_alert("k", "first_touch", START, 1, "is@x.com", at(60))
+            repo.claim_alert("j", "first_touch", START, 1, "is@x.com", at(61))
+        with store.transaction() as repo:
+            repo.mark_alert_sent("k", "first_touch", SLA_START, 1, at(62))
+        with store.transaction() as repo:
+            assert [a.lead_key for a in repo.pending_alerts()] == ["j"]
+            (sent,) = repo.alerts_for("k")
+        assert (sent.status, sent.sent_at, sent.attempts) == ("sent", at(62), 1)
+
+    def test_failed_alerts_stay_pending_with_their_error(self, store: Store) -> None:
+        """mark_alert_failed keeps the error and the alert is listed for a retry."""
+        with store.transaction() as repo:
+            repo.claim_alert("k", "first_touch", START, 1, "is@x.com", at(60))
+            repo.mark_alert_failed("k", "first_touch", START, 1, "SMTP 451 try later")
+            repo.mark_alert_failed("k", "first_touch", START, 1, "SMTP 421 busy")
+        with store.transaction() as repo:
+            (alert,) = repo.pending_alerts()
+        assert (alert.status, alert.attempts, alert.last_error) == ("failed", 2, "SMTP 421 busy")
+        assert alert.sent_at is None
+
+    def test_marking_an_unclaimed_alert_says_so(self, store: Store) -> None:
+        """Only a claimed alert can be marked sent or failed."""
+        with store.transaction() as repo, pytest.raises(NotFoundError, match="claimed alert"):
+            repo.mark_alert_sent("k", "first_touch", START, 1, at(1))

@@ -1,0 +1,201 @@
+"""Tests for the lead queries: full round trip, look-ups, iteration and counts."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from mappings.model import STAGES, Lead, LeadTimes, Outcome
+from state import Store
+from state._leads import lead_columns
+from state.tables import LeadRow
+from tests.state.support import FakeClock, full_lead, unset_fields
+
+
+class TestRoundTrip:
+    def test_the_full_lead_sets_every_field(self) -> None:
+        """The test lead leaves no field at its default (a new model field must be added)."""
+        assert unset_fields(full_lead()) == []
+
+    def test_every_field_of_the_lead_has_a_column(self) -> None:
+        """Each canonical field maps to a column of the leads table, and nothing else does."""
+        stored = set(lead_columns(full_lead())) | {"created_at", "updated_at"}
+        assert stored == set(LeadRow.model_fields)
+
+    def test_every_field_comes_back_equal(self, store: Store) -> None:
+        """A lead saved and read in a later transaction equals the one saved."""
+        lead = full_lead()
+        with store.transaction() as repo:
+            repo.save_lead(lead)
+        with store.transaction() as repo:
+            assert repo.get_lead(lead.key) == lead
+
+    def test_datetimes_come_back_aware_in_utc(self, store: Store) -> None:
+        """Times saved with a +09:00 offset come back as the same instants in UTC."""
+        lead = full_lead()
+        with store.transaction() as repo:
+            repo.save_lead(lead)
+        with store.transaction() as repo:
+            loaded = repo.get_lead(lead.key)
+        assert loaded is not None
+        for f in fields(LeadTimes):
+            value = getattr(loaded.times, f.name)
+            assert value.tzinfo is UTC, f.name
+            assert value == getattr(lead.times, f.name)
+        assert loaded.times.first_seen == datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+
+    @pytest.mark.parametrize("amount", ["0.01", "98765432.10", "12345678901234.56"])
+    def test_amount_comes_back_as_an_exact_decimal(self, store: Store, amount: str) -> None:
+        """The opportunity amount is a Decimal with its cents, not a float."""
+        with store.transaction() as repo:
+            repo.save_lead(full_lead(outcome=Outcome(won=False, amount=Decimal(amount))))
+        with store.transaction() as repo:
+            loaded = repo.get_lead("lead-1")
+        assert loaded is not None and loaded.outcome is not None
+        assert isinstance(loaded.outcome.amount, Decimal)
+        assert str(loaded.outcome.amount) == amount
+        assert loaded.outcome.won is False
+
+    def test_a_bare_lead_comes_back_with_its_defaults(self, store: Store) -> None:
+        """Nones, empty reasons and no outcome survive the round trip as such."""
+        with store.transaction() as repo:
+            repo.save_lead(Lead("bare"))
+        with store.transaction() as repo:
+            assert repo.get_lead("bare") == Lead("bare")
+
+    def test_saving_again_updates_every_field(self, store: Store) -> None:
+        """Saving a lead with the same key replaces what was stored, nulls included."""
+        with store.transaction() as repo:
+            repo.save_lead(full_lead())
+        changed = Lead("lead-1", email="new@example.com", stage="recycled")
+        with store.transaction() as repo:
+            repo.save_lead(changed)
+        with store.transaction() as repo:
+            assert repo.get_lead("lead-1") == changed
+
+    def test_email_is_stored_normalized(self, store: Store) -> None:
+        """An e-mail with capitals and spaces is stored trimmed and lower case."""
+        with store.transaction() as repo:
+            repo.save_lead(Lead("k", email="  Taro.Yamada@Example.CO.JP "))
+        with store.transaction() as repo:
+            loaded = repo.get_lead("k")
+        assert loaded is not None and loaded.email == "taro.yamada@example.co.jp"
+
+    def test_a_naive_datetime_is_refused_and_the_transaction_stays_usable(
+        self, store: Store
+    ) -> None:
+        """A naive time raises ValueError before any SQL, so the transaction can go on."""
+        naive = replace(full_lead(), times=LeadTimes(mql_at=datetime(2026, 1, 5, 9, 0)))
+        with store.transaction() as repo:
+            with pytest.raises(ValueError, match=r"leads\.mql_at is the naive datetime"):
+                repo.save_lead(naive)
+            repo.save_lead(Lead("other"))
+        with store.transaction() as repo:
+            assert repo.get_lead("lead-1") is None
+            assert repo.get_lead("other") == Lead("other")
+
+
+class TestBookkeeping:
+    def test_created_and_updated_at_come_from_the_clock(
+        self, store: Store, clock: FakeClock
+    ) -> None:
+        """created_at stays; updated_at moves only when a field changed."""
+        start = clock.now
+        with store.transaction() as repo:
+            repo.save_lead(full_lead("k"))
+        clock.advance(timedelta(hours=1))
+        with store.transaction() as repo:
+            repo.save_lead(full_lead("k"))
+        with store.transaction() as repo:
+            row = repo._session.get(LeadRow, "k")
+            assert row is not None
+            assert (row.created_at, row.updated_at) == (start, start)
+        clock.advance(timedelta(hours=1))
+        with store.transaction() as repo:
+            repo.save_lead(full_lead("k", stage="opportunity"))
+        with store.transaction() as repo:
+            row = repo._session.get(LeadRow, "k")
+            assert row is not None
+            assert (row.created_at, row.updated_at) == (start, clock.now)
+
+
+class TestFindLead:
+    @pytest.fixture(autouse=True)
+    def _leads(self, store: Store) -> None:
+        with store.transaction() as repo:
+            repo.save_leads([full_lead("a"), full_lead("b"), Lead("c", email="a@example.co.jp")])
+
+    def test_by_each_identity(self, store: Store) -> None:
+        """A lead is found by its HubSpot id, its Salesforce id or its e-mail."""
+        with store.transaction() as repo:
+            by_hubspot = repo.find_lead(hubspot_id="hs-b")
+            by_salesforce = repo.find_lead(salesforce_id="00Qb")
+            by_email = repo.find_lead(email=" B@Example.co.jp")
+        assert [x.key if x else None for x in (by_hubspot, by_salesforce, by_email)] == ["b"] * 3
+
+    def test_ids_win_over_the_email(self, store: Store) -> None:
+        """With several identities, the CRM ids are tried before the e-mail."""
+        with store.transaction() as repo:
+            found = repo.find_lead(email="a@example.co.jp", salesforce_id="00Qb")
+        assert found is not None and found.key == "b"
+
+    def test_a_shared_email_finds_the_earliest_lead(self, store: Store) -> None:
+        """E-mail is not unique; the lead stored first with it is returned."""
+        with store.transaction() as repo:
+            found = repo.find_lead(email="a@example.co.jp")
+        assert found is not None and found.key in {"a", "c"}
+        assert found.key == "a"
+
+    def test_no_match_is_none_and_no_identity_is_an_error(self, store: Store) -> None:
+        """Unknown identities give None; calling with none at all is a ValueError."""
+        with store.transaction() as repo:
+            assert repo.find_lead(hubspot_id="nope", email="nobody@x.com") is None
+            assert repo.get_lead("nope") is None
+            with pytest.raises(ValueError, match="needs an email"):
+                repo.find_lead()
+
+    def test_a_crm_id_held_by_another_lead_is_refused(self, store: Store) -> None:
+        """Two leads cannot share a HubSpot id: the database refuses the second one."""
+        with pytest.raises(IntegrityError), store.transaction() as repo:
+            repo.save_lead(Lead("d", hubspot_id="hs-a"))
+        with store.transaction() as repo:
+            assert repo.get_lead("d") is None
+
+
+class TestListing:
+    def test_leads_by_stage_in_key_order(self, store: Store) -> None:
+        """All leads, or one stage's, come back ordered by key."""
+        with store.transaction() as repo:
+            repo.save_leads(
+                [Lead("k3", stage="mql"), Lead("k1", stage="mql"), Lead("k2", stage="lead")]
+            )
+        with store.transaction() as repo:
+            assert [lead.key for lead in repo.leads()] == ["k1", "k2", "k3"]
+            assert [lead.key for lead in repo.leads("mql")] == ["k1", "k3"]
+            assert list(repo.leads("won")) == []
+
+    def test_iteration_pages_through_many_leads(self, store: Store) -> None:
+        """More leads than one page are all returned, each once."""
+        keys = [f"k{n:04d}" for n in range(1203)]
+        with store.transaction() as repo:
+            repo.save_leads(Lead(key) for key in reversed(keys))
+        with store.transaction() as repo:
+            assert [lead.key for lead in repo.leads()] == keys
+
+    def test_count_by_stage_has_every_stage(self, store: Store) -> None:
+        """Counts per stage, with zero for the stages no lead is at."""
+        with store.transaction() as repo:
+            repo.save_leads([Lead("a", stage="mql"), Lead("b", stage="mql"), Lead("c")])
+            counts = repo.count_by_stage()
+        assert counts == {stage: 0 for stage in STAGES} | {"mql": 2, "lead": 1}
+
+    def test_save_leads_keeps_the_last_of_a_repeated_key(self, store: Store) -> None:
+        """Saving the same key twice in one batch stores the later value."""
+        with store.transaction() as repo:
+            repo.save_leads([Lead("a", stage="lead"), Lead("a", stage="mql")])
+        with store.transaction() as repo:
+            assert repo.get_lead("a") == Lead("a", stage="mql")
