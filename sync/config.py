@@ -415,12 +415,23 @@ def load_config(path: Path) -> Config:
 def _problems(
     exc: ValidationError, data: Any, lines: dict[tuple[str | int, ...], int]
 ) -> list[ConfigProblem]:
-    problems = []
+    by_key: dict[tuple[str | int, ...], list[str]] = {}
     for error in exc.errors(include_url=False):
         loc, message = describe(Config, data, error)
-        line = _nearest_line(loc, lines)
-        problems.append(ConfigProblem(line, ".".join(str(part) for part in loc), message))
-    return problems
+        messages = by_key.setdefault(loc, [])
+        if message not in messages:
+            messages.append(message)
+    problems = [
+        ConfigProblem(
+            _nearest_line(loc, lines),
+            ".".join(str(part) for part in loc),
+            messages[0]
+            if len(messages) == 1
+            else "matches none of the allowed forms: " + "; or ".join(messages),
+        )
+        for loc, messages in by_key.items()
+    ]
+    return sorted(problems, key=lambda problem: problem.line or 0)
 
 
 def _nearest_line(

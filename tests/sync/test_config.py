@@ -204,6 +204,14 @@ class TestConfigErrors:
         found = problems(tmp_path, "timezone: Nowhere\nmql:\n  min_score: -1\n")
         assert [key for _, key, _ in found] == ["timezone", "mql.min_score"]
 
+    def test_a_value_fitting_no_form_is_one_problem(self, tmp_path: Path) -> None:
+        """A value that fits none of a field's forms is reported once, listing the forms."""
+        text = MINIMAL + "calendar:\n  closed_dates: [someday]\n"
+        [(line, key, message)] = problems(tmp_path, text)
+        assert (line, key) == (4, "calendar.closed_dates.0")
+        assert message.startswith("matches none of the allowed forms:")
+        assert "valid date" in message and "DateRange" in message
+
     def test_missing_file(self, tmp_path: Path) -> None:
         """A path that does not exist is a config error, not a traceback."""
         with pytest.raises(ConfigError, match="file not found"):
