@@ -9,6 +9,7 @@ invalid values fail the whole batch with 400 (HubSpot's behaviour) unless the st
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -93,6 +94,39 @@ class BatchRoutes:
                 good.append((item, contact, values))
         return good, errors
 
+    def _write(
+        self,
+        planned: list[tuple[dict[str, Any], Contact | None]],
+        missing: list[str],
+        started: datetime,
+        *,
+        upsert: bool,
+    ) -> Response:
+        """Validate and apply planned writes (the caller holds the lock); the batch answer.
+
+        For an upsert, an input without a contact creates one keyed by its e-mail `id`, and
+        each result says whether it is `new`.
+        """
+        good, errors = self._problems(planned)
+        if errors and self.state.batch_errors == "atomic":
+            return validation_error(" ".join(e["message"] for e in errors))
+        now = self.state.clock.now()
+        results = []
+        for item, contact, values in good:
+            new = contact is None
+            if contact is None:
+                contact = self.state.new_contact(
+                    {**values, "email": str(item["id"])}, "INTEGRATION", now
+                )
+            else:
+                self.state.write(contact, values, "INTEGRATION", now)
+            shown = selected(list(item.get("properties") or {}))
+            result = render(contact, shown, self.state.properties)
+            results.append({**result, "new": new} if upsert else result)
+        if missing:
+            errors.append(standard_error("OBJECT_NOT_FOUND", NOT_FOUND, {"ids": missing}))
+        return batch(results, errors, started, self.state.clock.now())
+
     async def update(self, request: Request) -> Response:
         body = await read_json(request)
         inputs = _inputs(body)
@@ -107,19 +141,7 @@ class BatchRoutes:
                     missing.append(str(item["id"]))
                 else:
                     planned.append((item, contact))
-            good, errors = self._problems(planned)
-            if errors and self.state.batch_errors == "atomic":
-                return validation_error(" ".join(e["message"] for e in errors))
-            now = self.state.clock.now()
-            results = []
-            for item, contact, values in good:
-                assert contact is not None
-                self.state.write(contact, values, "INTEGRATION", now)
-                shown = selected(list(item.get("properties") or {}))
-                results.append(render(contact, shown, self.state.properties))
-        if missing:
-            errors.append(standard_error("OBJECT_NOT_FOUND", NOT_FOUND, {"ids": missing}))
-        return batch(results, errors, started, self.state.clock.now())
+            return self._write(planned, missing, started, upsert=False)
 
     async def upsert(self, request: Request) -> Response:
         body = await read_json(request)
@@ -138,21 +160,4 @@ class BatchRoutes:
                     missing.append(str(item["id"]))
                 else:
                     planned.append((item, contact))
-            good, errors = self._problems(planned)
-            if errors and self.state.batch_errors == "atomic":
-                return validation_error(" ".join(e["message"] for e in errors))
-            now = self.state.clock.now()
-            results = []
-            for item, contact, values in good:
-                new = contact is None
-                if contact is None:
-                    contact = self.state.new_contact(
-                        {**values, "email": str(item["id"])}, "INTEGRATION", now
-                    )
-                else:
-                    self.state.write(contact, values, "INTEGRATION", now)
-                shown = selected(list(item.get("properties") or {}))
-                results.append({**render(contact, shown, self.state.properties), "new": new})
-        if missing:
-            errors.append(standard_error("OBJECT_NOT_FOUND", NOT_FOUND, {"ids": missing}))
-        return batch(results, errors, started, self.state.clock.now())
+            return self._write(planned, missing, started, upsert=True)
