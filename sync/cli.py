@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -99,6 +100,66 @@ def simulate(
     out = sys.stdout
     for record in Simulation(loaded, events).run():
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+class SeedChoice(StrEnum):
+    demo = "demo"
+    none = "none"
+
+
+class RateLimits(StrEnum):
+    real = "real"
+    off = "off"
+
+
+PortOption = Annotated[int, typer.Option(min=0, max=65535, help="0 picks a free port.")]
+
+
+@app.command()
+def emulate(
+    hubspot_port: PortOption = 0,
+    salesforce_port: PortOption = 0,
+    seed: Annotated[
+        SeedChoice, typer.Option(help="demo: a Japanese B2B population; none: empty.")
+    ] = SeedChoice.demo,
+    leads: Annotated[int, typer.Option(min=0, max=1_000_000, help="People to seed.")] = 200,
+    seed_number: Annotated[int, typer.Option(help="The same number seeds the same world.")] = 1,
+    rate_limits: Annotated[
+        RateLimits, typer.Option(help="real: HubSpot's rate limits; off: none.")
+    ] = RateLimits.real,
+) -> None:
+    """Serve the HubSpot and Salesforce emulators on loopback until SIGTERM or Ctrl-C.
+
+    When both are ready, prints one JSON line on stdout: URLs, token, session id, login,
+    CA bundle and the admin URL.
+    """
+    import signal
+    import threading
+
+    from connectors.emulator.runtime import start_emulators
+
+    try:
+        world = start_emulators(
+            hubspot_port=hubspot_port,
+            salesforce_port=salesforce_port,
+            seed=seed.value,
+            leads=leads,
+            seed_number=seed_number,
+            rate_limits=rate_limits is RateLimits.real,
+        )
+    except RuntimeError as exc:
+        raise UsageError(f"the emulators could not start: {exc}") from None
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        sys.stdout.write(json.dumps(world.info(), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        typer.echo("emulators ready; stop with Ctrl-C or SIGTERM", err=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        world.stop()
 
 
 @db_app.command("upgrade")

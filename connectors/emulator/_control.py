@@ -35,6 +35,12 @@ class Clock:
                 return self._frozen_at
             return datetime.now(UTC) + self._offset
 
+    @property
+    def frozen(self) -> bool:
+        """Whether time stands still until set or advanced."""
+        with self._lock:
+            return self._frozen_at is not None
+
     def set(self, instant: datetime, *, frozen: bool = False) -> None:
         """Jump to `instant`; it keeps running from there unless `frozen`."""
         if instant.tzinfo is None:

@@ -127,6 +127,10 @@ class ServerThread:
         scheme = "https" if self._tls else "http"
         return f"{scheme}://{LOOPBACK}:{self.port}"
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 2.0) -> None:
+        """Stop serving; connections still open after `grace` seconds are cut."""
         self._server.should_exit = True
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=grace)
+        if self._thread.is_alive():  # an idle keep-alive connection holds the shutdown
+            self._server.force_exit = True
+            self._thread.join(timeout=10)

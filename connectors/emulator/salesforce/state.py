@@ -54,6 +54,7 @@ class SalesforceState:
         self.records: dict[str, dict[str, Record]] = {name: {} for name in OBJECTS}
         self._seq = 0
         self._undo: list[tuple[str, str, Record | None]] | None = None
+        self.username, self.password, self.security_token = username, password, security_token
         self.credentials = {username: password + security_token}
         self.sessions: set[str] = set()
         self.daily_api_limit = daily_api_limit
