@@ -24,8 +24,8 @@ from pydantic import (
 )
 
 from mappings.model import AXIS_VALUES, ActivityKind, Axis, FitField
-from sync._config_errors import describe
-from sync._yaml import YamlError, load_yaml_with_lines
+from mappings.pydantic_errors import describe
+from mappings.yaml_lines import YamlError, load_yaml_with_lines
 from sync.calendar import BusinessCalendar, Duration, parse_duration
 from sync.exceptions import ConfigError, ConfigProblem
 

@@ -1,4 +1,4 @@
-"""YAML loading that remembers where each key is, so config errors can name the line."""
+"""YAML loading that remembers where each key is, so config and field-map errors name the line."""
 
 from __future__ import annotations
 
