@@ -173,6 +173,8 @@ class Lead:
 
     key: str
     email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
     hubspot_id: str | None = None
     salesforce_id: str | None = None
     fit: Fit = field(default_factory=Fit)

@@ -40,6 +40,8 @@ def lead_columns(lead: Lead) -> dict[str, Any]:
     columns: dict[str, Any] = {
         "key": lead.key,
         "email": normalize_email(lead.email) if lead.email is not None else None,
+        "first_name": lead.first_name,
+        "last_name": lead.last_name,
         "hubspot_id": lead.hubspot_id,
         "salesforce_id": lead.salesforce_id,
         "stage": lead.stage,
@@ -77,6 +79,8 @@ def to_lead(row: LeadRow) -> Lead:
     return Lead(
         key=row.key,
         email=row.email,
+        first_name=row.first_name,
+        last_name=row.last_name,
         hubspot_id=row.hubspot_id,
         salesforce_id=row.salesforce_id,
         fit=Fit(**{name: getattr(row, name) for name in _FIT_FIELDS}),

@@ -44,6 +44,8 @@ class LeadRow(Table, table=True):
 
     key: str = Field(primary_key=True)
     email: str | None = Field(default=None, index=True)
+    first_name: str | None = None
+    last_name: str | None = None
     hubspot_id: str | None = Field(default=None, unique=True)
     salesforce_id: str | None = Field(default=None, unique=True)
     company: str | None = None

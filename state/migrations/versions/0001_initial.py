@@ -47,6 +47,8 @@ def upgrade() -> None:
         "leads",
         _string("key"),
         _string("email", nullable=True),
+        _string("first_name", nullable=True),
+        _string("last_name", nullable=True),
         _string("hubspot_id", nullable=True),
         _string("salesforce_id", nullable=True),
         _string("company", nullable=True),
