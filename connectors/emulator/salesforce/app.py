@@ -11,6 +11,7 @@ from connectors.emulator._control import Control
 from connectors.emulator._http import ControlMiddleware
 from connectors.emulator.salesforce import composite, rest, soap
 from connectors.emulator.salesforce.admin import admin_routes
+from connectors.emulator.salesforce.bulk import IngestJobs
 from connectors.emulator.salesforce.http import Handler, api, not_found
 from connectors.emulator.salesforce.state import SalesforceState
 
@@ -27,6 +28,8 @@ def build_salesforce_app(state: SalesforceState, control: Control) -> ControlMid
             Route(full, endpoint, methods=list(methods)),
             Route(full + "/", endpoint, methods=list(methods)),
         ]
+
+    jobs = IngestJobs()
 
     async def soap_login(request: Request) -> Response:
         return await soap.login(request, state)
@@ -49,6 +52,13 @@ def build_salesforce_app(state: SalesforceState, control: Control) -> ControlMid
         *route("/composite/sobjects", composite.create_many, "POST"),
         *route("/composite/sobjects", composite.update_many, "PATCH"),
         *route("/composite/sobjects/{sobject}/{field}", composite.upsert_many, "PATCH"),
+        *route("/jobs/ingest", jobs.list_jobs, "GET"),
+        *route("/jobs/ingest", jobs.create, "POST"),
+        *route("/jobs/ingest/{job_id}", jobs.info, "GET"),
+        *route("/jobs/ingest/{job_id}", jobs.change_state, "PATCH"),
+        *route("/jobs/ingest/{job_id}", jobs.delete, "DELETE"),
+        *route("/jobs/ingest/{job_id}/batches", jobs.upload, "PUT"),
+        *route("/jobs/ingest/{job_id}/{results}", jobs.results, "GET"),
         Route("/services/Soap/u/{version}", soap_login, methods=["POST"]),
         *admin_routes(state),
     ]
