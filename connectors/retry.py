@@ -5,8 +5,10 @@ few lines; a loop of our own would have to re-earn each of those.
 
 `Retry(usage, ...).call(operation, fn, classify)` sends `fn()`; what `classify` sorts as
 `RetriableError` is retried with full-jitter exponential backoff, `RateLimitedError` is
-waited out for its `retry_after` (or the backoff when the service gave no hint); record and
-fatal errors are raised at once. Every attempt is counted in `usage`.
+waited out for its `retry_after` (or the backoff when the service gave no hint) unless that
+is longer than the whole budget (`max_total`, e.g. a spent daily quota): then it is raised at
+once for the caller to decide. Record and fatal errors are raised at once. Every attempt is
+counted in `usage`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TypeVar
 from tenacity import (
     RetryCallState,
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
     wait_random_exponential,
@@ -73,8 +75,13 @@ class Retry:
                 self.usage.waited(seconds)
             self.usage.retried()
 
+        def worth_retrying(error: BaseException) -> bool:
+            if isinstance(error, RateLimitedError):
+                return error.retry_after is None or error.retry_after <= self.max_total
+            return isinstance(error, RetriableError)
+
         retrying = Retrying(
-            retry=retry_if_exception_type((RetriableError, RateLimitedError)),
+            retry=retry_if_exception(worth_retrying),
             stop=stop_after_attempt(self.attempts) | stop_after_delay(self.max_total),
             wait=wait,
             sleep=self.sleep,

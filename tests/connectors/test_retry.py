@@ -103,3 +103,12 @@ def test_sdk_exceptions_go_through_the_classifier(slept: list[float]) -> None:
 def test_fatal_errors_say_how_to_fix_them() -> None:
     error = FatalError("Salesforce", "INVALID_LOGIN", fix="check SALESFORCE_PASSWORD", status=500)
     assert str(error) == "Salesforce (500): INVALID_LOGIN. To fix: check SALESFORCE_PASSWORD"
+
+
+def test_a_limit_longer_than_the_whole_budget_is_raised_not_slept(slept: list[float]) -> None:
+    """A spent daily quota is the caller's decision, not a sleep of many hours."""
+    retry, usage = make(slept)
+    daily = RateLimitedError("HubSpot", "DAILY", retry_after=20 * 3600.0, policy="DAILY")
+    with pytest.raises(RateLimitedError, match="DAILY"):
+        retry.call("contacts.search", Flaky(daily), identity)
+    assert slept == [] and usage.snapshot().calls == {"contacts.search": 1}

@@ -1,0 +1,48 @@
+"""E-mail events from the legacy API: one stream per type, 1000 a page, offset paging."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from tests.connectors.hubspot.conftest import Harness
+
+EVENTS = "GET /email/public/v1/events"
+START = datetime(2025, 12, 1, tzinfo=UTC)
+END = datetime(2025, 12, 31, tzinfo=UTC)
+
+
+def test_events_page_through_each_type_in_the_window(harness: Harness) -> None:
+    """2,300 opens (3 pages), 150 clicks and 2 unsubscribes in the window cost 5 calls;
+    other types and events outside the window are not read."""
+    world = harness.world
+    people = [world.hubspot.add_contact({"email": f"e{n}@example.jp"}) for n in range(50)]
+    for n in range(2_300):
+        at = START + timedelta(minutes=n)
+        world.hubspot.add_email_event(people[n % 50], "OPEN", "January newsletter", at)
+    for n in range(150):
+        at = START + timedelta(hours=n)
+        world.hubspot.add_email_event(
+            people[n % 50], "CLICK", "January newsletter", at, "https://example.jp/p"
+        )
+    world.hubspot.add_email_event(people[0], "UNSUBSCRIBED", "January newsletter", END)
+    world.hubspot.add_email_event(people[1], "UNSUBSCRIBED", "January newsletter", START)
+    world.hubspot.add_email_event(people[2], "DELIVERED", "January newsletter", START)
+    world.hubspot.add_email_event(people[3], "OPEN", "January newsletter", END + timedelta(1))
+
+    events = list(harness.connector.email_events(START, END))
+
+    assert Counter(e["type"] for e in events) == {"OPEN": 2_300, "CLICK": 150, "STATUSCHANGE": 2}
+    assert len({e["id"] for e in events}) == len(events)
+    opens = [e["created"] for e in events if e["type"] == "OPEN"]
+    assert opens == sorted(opens, reverse=True)  # newest first, as HubSpot gives them
+    click = next(e for e in events if e["type"] == "CLICK")
+    assert click["url"] == "https://example.jp/p" and "recipient" in click
+    assert harness.routes()[EVENTS] == 5
+    assert harness.usage.snapshot().calls == {"email.events": 5}
+
+
+def test_a_quiet_window_costs_one_call_per_type(harness: Harness) -> None:
+    """No events: one call for each type asked for."""
+    assert list(harness.connector.email_events(START, END, event_types=["OPEN"])) == []
+    assert harness.routes()[EVENTS] == 1
