@@ -1,0 +1,130 @@
+"""The canonical field names a field map may use, their value kinds, and access to a Lead.
+
+A canonical field is a dotted path into `Lead` (`fit.company`, `assessment.problem.observed`)
+or one of four derived names:
+- `recycle_reason`: the lead's `stage_reason` while it is recycled or disqualified (the only
+  stages that carry a reason), otherwise no value. Reading it sets `stage_reason`.
+- `salesforce_url`, `hubspot_url`: write-only links built from `salesforce_id` / `hubspot_id`
+  by a `template` step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from mappings.model import (
+    AXES,
+    AXIS_VALUES,
+    BANT_ITEMS,
+    STAGES,
+    Lead,
+    Outcome,
+    normalize_email,
+)
+
+Kind = Literal["text", "int", "decimal", "bool", "datetime", "choice", "reasons"]
+"""What a canonical value is: text, a whole number, a decimal amount, true/false, an aware
+datetime, one of a closed set of strings (`choice`), or the score reasons (a tuple)."""
+
+REASON_STAGES = ("recycled", "disqualified")
+"""The stages whose `stage_reason` is the recycle (or disqualify) reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class CanonicalField:
+    """One canonical field: its name, its kind and, for `choice` and `bool`, every value."""
+
+    name: str
+    kind: Kind
+    choices: tuple[Any, ...] = ()
+    write_only: bool = False
+
+    def get(self, lead: Lead) -> Any:
+        """This field's value in `lead`."""
+        if self.name == "recycle_reason":
+            return lead.stage_reason if lead.stage in REASON_STAGES else None
+        if self.name == "salesforce_url":
+            return lead.salesforce_id
+        if self.name == "hubspot_url":
+            return lead.hubspot_id
+        node: Any = lead
+        for part in self.name.split("."):
+            if node is None:
+                return None
+            node = getattr(node, part)
+        return node
+
+
+def _fields() -> list[CanonicalField]:
+    def text(*names: str) -> list[CanonicalField]:
+        return [CanonicalField(name, "text") for name in names]
+
+    return [
+        *text("email", "first_name", "last_name", "hubspot_id", "salesforce_id"),
+        *text("fit.company", "fit.title", "fit.industry"),
+        CanonicalField("fit.employees", "int"),
+        *text("fit.country", "fit.source", "fit.campaign", "fit.owner"),
+        CanonicalField("stage", "choice", STAGES),
+        *text("stage_reason", "recycle_reason"),
+        CanonicalField("score.total", "int"),
+        CanonicalField("score.reasons", "reasons"),
+        *(
+            CanonicalField(f"times.{name}", "datetime")
+            for name in ("mql_at", "handed_off_at", "first_touch_at", "sql_at", "closed_at")
+        ),
+        *(CanonicalField(f"bant.{item}", "bool", (True, False)) for item in BANT_ITEMS),
+        *(
+            CanonicalField(f"assessment.{axis}.{side}", "choice", AXIS_VALUES[axis])
+            for axis in AXES
+            for side in ("hypothesis", "observed")
+        ),
+        CanonicalField("outcome.won", "bool", (True, False)),
+        CanonicalField("outcome.amount", "decimal"),
+        CanonicalField("salesforce_url", "text", write_only=True),
+        CanonicalField("hubspot_url", "text", write_only=True),
+    ]
+
+
+CANONICAL_FIELDS: dict[str, CanonicalField] = {field.name: field for field in _fields()}
+"""Every canonical field a map may name, in a stable, documented order."""
+
+
+def apply_values(lead: Lead, values: Mapping[str, Any]) -> Lead:
+    """`lead` with canonical `values` set (nested dataclasses replaced, never mutated).
+
+    `email` is normalized. `outcome.amount` only applies together with `outcome.won` or to a
+    lead that already has an outcome (an amount alone does not say whether the deal was won).
+    """
+    outcome_values = {k: v for k, v in values.items() if k.startswith("outcome.")}
+    for name, value in values.items():
+        field = CANONICAL_FIELDS[name]
+        if field.write_only:
+            raise ValueError(f"{name} is a write-only link field; it cannot be read into a lead")
+        if name.startswith("outcome."):
+            continue
+        if name == "recycle_reason":
+            name = "stage_reason"
+        if name == "email" and isinstance(value, str):
+            value = normalize_email(value)
+        lead = _replace_path(lead, name.split("."), value)
+    if outcome_values:
+        lead = dataclasses.replace(lead, outcome=_outcome(lead.outcome, outcome_values))
+    return lead
+
+
+def _outcome(current: Outcome | None, values: Mapping[str, Any]) -> Outcome | None:
+    won = values.get("outcome.won", current.won if current is not None else None)
+    if won is None:
+        return None
+    amount = values.get("outcome.amount", current.amount if current is not None else None)
+    return Outcome(won=won, amount=amount)
+
+
+def _replace_path(node: Any, parts: Sequence[str], value: Any) -> Any:
+    head, *rest = parts
+    if not rest:
+        return dataclasses.replace(node, **{head: value})
+    return dataclasses.replace(node, **{head: _replace_path(getattr(node, head), rest, value)})
