@@ -81,6 +81,14 @@ class HistoryQueries(Queries):
             for batch in chunks(list(rows.values()))
         )
 
+    def known_dedupe_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which of these activity dedupe keys are already stored."""
+        found: set[str] = set()
+        for batch in chunks(sorted(set(keys))):
+            statement = select(ActivityRow.dedupe_key).where(col(ActivityRow.dedupe_key).in_(batch))
+            found.update(self._session.exec(statement))
+        return found
+
     def activities_for(self, lead_key: str) -> list[Activity]:
         """A lead's activities, oldest first."""
         return self.activities_for_many([lead_key])[lead_key]

@@ -102,6 +102,39 @@ def to_lead(row: LeadRow) -> Lead:
     )
 
 
+class LeadIndex:
+    """Leads found by identity; `lookup` tries HubSpot id, Salesforce id, then e-mail."""
+
+    def __init__(self) -> None:
+        self._by_hubspot: dict[str, Lead] = {}
+        self._by_salesforce: dict[str, Lead] = {}
+        self._by_email: dict[str, Lead] = {}
+
+    def add(self, lead: Lead) -> None:
+        """Index `lead` (a later lead with the same e-mail does not replace an earlier one)."""
+        if lead.hubspot_id:
+            self._by_hubspot[lead.hubspot_id] = lead
+        if lead.salesforce_id:
+            self._by_salesforce[lead.salesforce_id] = lead
+        if lead.email:
+            self._by_email.setdefault(normalize_email(lead.email), lead)
+
+    def lookup(
+        self,
+        *,
+        hubspot_id: str | None = None,
+        salesforce_id: str | None = None,
+        email: str | None = None,
+    ) -> Lead | None:
+        if hubspot_id and hubspot_id in self._by_hubspot:
+            return self._by_hubspot[hubspot_id]
+        if salesforce_id and salesforce_id in self._by_salesforce:
+            return self._by_salesforce[salesforce_id]
+        if email:
+            return self._by_email.get(normalize_email(email))
+        return None
+
+
 class LeadQueries(Queries):
     """Reading and writing leads."""
 
@@ -141,6 +174,35 @@ class LeadQueries(Queries):
             if row is not None:
                 return to_lead(row)
         return None
+
+    def find_leads(
+        self,
+        *,
+        emails: Iterable[str] = (),
+        hubspot_ids: Iterable[str] = (),
+        salesforce_ids: Iterable[str] = (),
+    ) -> LeadIndex:
+        """The stored leads holding any of these identities, one query per kind and 500 values.
+
+        The batch form of `find_lead`, for a page of CRM records: look each record up in the
+        returned index by HubSpot id, then Salesforce id, then e-mail.
+        """
+        index = LeadIndex()
+        lookups: list[tuple[Any, list[str]]] = [
+            (LeadRow.hubspot_id, sorted(set(hubspot_ids))),
+            (LeadRow.salesforce_id, sorted(set(salesforce_ids))),
+            (LeadRow.email, sorted({normalize_email(e) for e in emails})),
+        ]
+        for column, values in lookups:
+            for batch in chunks(values):
+                statement = (
+                    select(LeadRow)
+                    .where(col(column).in_(batch))
+                    .order_by(col(LeadRow.created_at), col(LeadRow.key))
+                )
+                for row in self._session.exec(statement):
+                    index.add(to_lead(row))
+        return index
 
     def save_lead(self, lead: Lead) -> None:
         """Insert the lead, or update every field of the stored lead with the same key."""

@@ -32,6 +32,14 @@ class TestActivities:
             keys = [a.dedupe_key for a in repo.activities_for("lead-1")]
         assert keys == ["e1", "e2", "e3"]
 
+    def test_known_dedupe_keys_tell_what_is_stored_already(self, store: Store) -> None:
+        """A reader asks which activities it has before paying for their details."""
+        with store.transaction() as repo:
+            repo.add_activities([activity("e1"), activity("e2", 1)])
+        with store.transaction() as repo:
+            assert repo.known_dedupe_keys(["e2", "e9", "e1", "e2"]) == {"e1", "e2"}
+            assert repo.known_dedupe_keys([]) == set()
+
     def test_a_duplicate_does_not_abort_the_transaction(self, store: Store) -> None:
         """After a skipped duplicate the same transaction still writes and commits."""
         with store.transaction() as repo:

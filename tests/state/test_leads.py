@@ -199,3 +199,31 @@ class TestListing:
             repo.save_leads([Lead("a", stage="lead"), Lead("a", stage="mql")])
         with store.transaction() as repo:
             assert repo.get_lead("a") == Lead("a", stage="mql")
+
+
+class TestFindLeads:
+    def test_a_page_of_identities_is_looked_up_in_one_index(self, store: Store) -> None:
+        """HubSpot id first, then Salesforce id, then the e-mail, for many records at once."""
+        with store.transaction() as repo:
+            repo.save_leads(
+                [
+                    Lead("a", email="a@example.co.jp", hubspot_id="101"),
+                    Lead("b", email="b@example.co.jp", salesforce_id="00Qb"),
+                    Lead("c", email="Shared@Example.co.jp"),
+                ]
+            )
+        with store.transaction() as repo:
+            index = repo.find_leads(
+                hubspot_ids=["101", "999"],
+                salesforce_ids=["00Qb"],
+                emails=[" shared@example.CO.JP", "nobody@example.co.jp"],
+            )
+
+        def key(**identity: str) -> str | None:
+            found = index.lookup(**identity)
+            return None if found is None else found.key
+
+        assert key(hubspot_id="101", email="shared@example.co.jp") == "a"
+        assert key(salesforce_id="00Qb") == "b"
+        assert key(hubspot_id="999", email="SHARED@example.co.jp") == "c"
+        assert key(hubspot_id="999", email="nobody@example.co.jp") is None
