@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from mappings.exceptions import FieldMapError
 from sync.config import Config, load_config
 from sync.exceptions import ConfigError, LeadloopError, ScenarioError
 
@@ -64,11 +65,44 @@ def find_config(option: Path | None, *, shipped_default: bool = False) -> Path:
 
 
 @app.command()
-def check(config: ConfigOption = None) -> None:
-    """Validate a configuration; exit 0 when it is usable, 2 with every problem otherwise."""
+def check(
+    config: ConfigOption = None,
+    connect: Annotated[
+        bool,
+        typer.Option(
+            "--connect",
+            help="Also compare the field maps with HubSpot's properties and Salesforce's"
+            " describe (reads HUBSPOT_* and SALESFORCE_* from the environment).",
+        ),
+    ] = False,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix",
+            help="Create the HubSpot properties the map defines and HubSpot lacks (implies"
+            " --connect). Salesforce is never changed.",
+        ),
+    ] = False,
+) -> None:
+    """Validate a configuration and its field maps; exit 0 when usable, 2 with every problem."""
+    from sync.check import check_deployment
+
     path = find_config(config)
     loaded = load_config(path)
     typer.echo(f"{path}: ok ({_summary(loaded)})")
+    report = check_deployment(loaded.field_map_paths, connect=connect or fix, fix=fix)
+    for line in report.lines:
+        typer.echo(line)
+    if not report.passed:
+        count = len(report.problems)
+        typer.echo(f"leadloop: check found {_count(count, 'problem')}:", err=True)
+        for finding in report.problems:
+            typer.echo(f"  {finding.render()}", err=True)
+        raise typer.Exit(2)
+
+
+def _count(count: int, noun: str) -> str:
+    return f"1 {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _summary(config: Config) -> str:
@@ -179,10 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         app(args=argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    except ConfigError as exc:
-        count = len(exc.problems)
-        problems = "1 problem" if count == 1 else f"{count} problems"
-        typer.echo(f"leadloop: {exc.file}: the configuration has {problems}:", err=True)
+    except (ConfigError, FieldMapError) as exc:
+        what = "configuration" if isinstance(exc, ConfigError) else "field map"
+        problems = _count(len(exc.problems), "problem")
+        typer.echo(f"leadloop: {exc.file}: the {what} has {problems}:", err=True)
         for problem in exc.problems:
             typer.echo(f"  {problem.render(exc.file)}", err=True)
         return 2

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from mappings.fieldmap import DEFAULT_MAPS, System
 from mappings.model import AXIS_VALUES, ActivityKind, Axis, FitField
 from mappings.pydantic_errors import describe
 from mappings.yaml_lines import YamlError, load_yaml_with_lines
@@ -333,6 +334,15 @@ class AlertsConfig(_Strict):
         return addresses
 
 
+class FieldMapsConfig(_Strict):
+    """The field-map files to use instead of the shipped ones (`mappings/*.yaml`).
+
+    `load_config` resolves relative paths against the folder of `leadloop.yaml`."""
+
+    hubspot: Path | None = None
+    salesforce: Path | None = None
+
+
 class Config(_Strict):
     """The whole of `leadloop.yaml`."""
 
@@ -346,6 +356,24 @@ class Config(_Strict):
     sla: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], SlaConfig] = {}
     schedule: ScheduleConfig = ScheduleConfig()
     alerts: AlertsConfig = AlertsConfig()
+    field_maps: FieldMapsConfig = FieldMapsConfig()
+
+    @property
+    def field_map_paths(self) -> dict[System, Path]:
+        """The field-map file of each CRM: the one `field_maps` names, else the shipped one."""
+        given: dict[System, Path | None] = {
+            "hubspot": self.field_maps.hubspot,
+            "salesforce": self.field_maps.salesforce,
+        }
+        return {system: path or DEFAULT_MAPS[system] for system, path in given.items()}
+
+    def relative_to(self, folder: Path) -> Config:
+        """This config with relative `field_maps` paths taken from `folder` (the file's)."""
+        maps = self.field_maps
+        resolved = FieldMapsConfig(
+            hubspot=_resolve(folder, maps.hubspot), salesforce=_resolve(folder, maps.salesforce)
+        )
+        return self.model_copy(update={"field_maps": resolved})
 
     @cached_property
     def tz(self) -> ZoneInfo:
@@ -368,6 +396,13 @@ class Config(_Strict):
     def duration(self, text: str) -> Duration:
         """A duration from this file, business days counted in this calendar's hours."""
         return parse_duration(text, self.business_calendar.hours_per_day)
+
+
+def _resolve(folder: Path, path: Path | None) -> Path | None:
+    if path is None:
+        return None
+    path = path.expanduser()
+    return path if path.is_absolute() else folder / path
 
 
 def _closed_dates(cal: CalendarConfig) -> set[date]:
@@ -407,9 +442,32 @@ def load_config(path: Path) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(path, [ConfigProblem(1, "", "the file must be a mapping of keys")])
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data).relative_to(path.parent)
     except ValidationError as exc:
         raise ConfigError(path, _problems(exc, data, lines)) from None
+    missing = _missing_field_maps(config, lines)
+    if missing:
+        raise ConfigError(path, missing)
+    return config
+
+
+def _missing_field_maps(
+    config: Config, lines: dict[tuple[str | int, ...], int]
+) -> list[ConfigProblem]:
+    given: dict[str, Path | None] = {
+        "hubspot": config.field_maps.hubspot,
+        "salesforce": config.field_maps.salesforce,
+    }
+    return [
+        ConfigProblem(
+            _nearest_line(("field_maps", system), lines),
+            f"field_maps.{system}",
+            f"no such file: {path}; give the path of a field-map file (relative paths start"
+            f" at the folder of this file), or remove the key to use the shipped map",
+        )
+        for system, path in given.items()
+        if path is not None and not path.is_file()
+    ]
 
 
 def _problems(

@@ -235,3 +235,38 @@ def test_config_is_immutable() -> None:
     config = Config.model_validate({"mql": {"min_score": 1}})
     with pytest.raises(ValueError, match="frozen"):
         config.mql.min_score = 2  # type: ignore[misc]
+
+
+class TestFieldMaps:
+    """`field_maps:` names the field-map files; relative paths start at the config's folder."""
+
+    def test_shipped_maps_by_default(self, tmp_path: Path) -> None:
+        """Without the section, the maps shipped with leadloop are used."""
+        from mappings.fieldmap import DEFAULT_MAPS
+
+        config = load_config(write(tmp_path, MINIMAL))
+        assert config.field_map_paths == DEFAULT_MAPS
+
+    def test_relative_paths_start_at_the_config_folder(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A relative path is read from the config file's folder, not the working directory."""
+        (tmp_path / "maps").mkdir()
+        (tmp_path / "maps" / "hs.yaml").write_text("system: hubspot\n", encoding="utf-8")
+        monkeypatch.chdir(Path(__file__).parent)
+        config = load_config(write(tmp_path, MINIMAL + "field_maps:\n  hubspot: maps/hs.yaml\n"))
+        assert config.field_map_paths["hubspot"] == tmp_path / "maps" / "hs.yaml"
+        assert config.field_map_paths["salesforce"].name == "salesforce.yaml"
+
+    def test_missing_file_names_the_key(self, tmp_path: Path) -> None:
+        """A field-map path that names no file is a config problem with its line."""
+        text = MINIMAL + "field_maps:\n  salesforce: nowhere.yaml\n"
+        [(line, key, message)] = problems(tmp_path, text)
+        assert (line, key) == (4, "field_maps.salesforce")
+        assert message.startswith(f"no such file: {tmp_path / 'nowhere.yaml'};")
+
+    def test_unknown_key_is_refused(self, tmp_path: Path) -> None:
+        """Only hubspot and salesforce maps can be named."""
+        [(line, key, message)] = problems(tmp_path, MINIMAL + "field_maps:\n  marketo: x.yaml\n")
+        assert (line, key) == (4, "field_maps.marketo")
+        assert message == "unknown key; allowed here: hubspot, salesforce"
