@@ -94,6 +94,8 @@ class ServerThread:
             app,
             host=LOOPBACK,
             port=port,
+            http="httptools",  # C parser: several times cheaper a request than h11
+            loop="auto",  # uvloop where it is installed (a dependency except on Windows)
             log_level="critical",  # a dropped-connection fault is not a server error
             access_log=False,
             lifespan="off",

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from connectors.emulator.hubspot._contacts import BadRequestError, ContactRoutes, read_json
 from connectors.emulator.hubspot._shapes import (
     batch,
-    render,
+    render_all,
     selected,
     standard_error,
     validation_error,
@@ -65,13 +65,14 @@ class BatchRoutes:
         with self.state.lock:
             id_property = body.get("idProperty")
             props = selected(body.get("properties"))
-            results, missing = [], []
+            found, missing = [], []
             for item in inputs:
                 contact = self.contacts.find(str(item["id"]), id_property)
                 if contact is None or contact.archived:
                     missing.append(str(item["id"]))
                     continue
-                results.append(render(contact, props, self.state.properties, history))
+                found.append(contact)
+            results = render_all(found, props, self.state.properties, history)
         errors = (
             [standard_error("OBJECT_NOT_FOUND", NOT_FOUND, {"ids": missing})] if missing else []
         )
@@ -112,6 +113,7 @@ class BatchRoutes:
             return validation_error(" ".join(e["message"] for e in errors))
         now = self.state.clock.now()
         results = []
+        shown: dict[tuple[str, ...], list[str]] = {}  # the inputs mostly set the same names
         for item, contact, values in good:
             new = contact is None
             if contact is None:
@@ -120,9 +122,13 @@ class BatchRoutes:
                 )
             else:
                 self.state.write(contact, values, "INTEGRATION", now)
-            shown = selected(list(item.get("properties") or {}))
-            result = render(contact, shown, self.state.properties)
-            results.append({**result, "new": new} if upsert else result)
+            names = tuple(item.get("properties") or {})
+            if names not in shown:
+                shown[names] = selected(names)
+            (result,) = render_all([contact], shown[names], self.state.properties)
+            if upsert:
+                result["new"] = new
+            results.append(result)
         if missing:
             errors.append(standard_error("OBJECT_NOT_FOUND", NOT_FOUND, {"ids": missing}))
         return batch(results, errors, started, self.state.clock.now())

@@ -10,13 +10,15 @@ import json
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from connectors.emulator.hubspot import _search
 from connectors.emulator.hubspot._shapes import (
+    JSONResponse,
     error,
     object_not_found,
     render,
+    render_all,
     selected,
     validation_error,
 )
@@ -155,11 +157,8 @@ class ContactRoutes:
                 query = _search.parse(body, self.state.properties)
             except _search.SearchError as exc:
                 raise BadRequestError(str(exc)) from exc
-            page, total, after = _search.run(
-                query, list(self.state.contacts.values()), self.state.properties
-            )
-            props = selected(query.properties)
-            results = [render(c, props, self.state.properties) for c in page]
+            page, total, after = _search.find(query, self.state)
+            results = render_all(page, selected(query.properties), self.state.properties)
         answer: dict[str, Any] = {"total": total, "results": results}
         if after is not None:
             answer["paging"] = {"next": {"after": after}}

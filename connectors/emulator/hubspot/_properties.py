@@ -114,8 +114,19 @@ class PropertyDef:
 
 
 def iso(instant: datetime) -> str:
-    """The v3 API's timestamp form: `2026-01-09T10:00:00.000Z`."""
-    return instant.strftime("%Y-%m-%dT%H:%M:%S.") + f"{instant.microsecond // 1000:03d}Z"
+    """The v3 API's timestamp form: `2026-01-09T10:00:00.000Z`.
+
+    %-formatting of the fields: about twice as fast as `strftime`, which showed at the top
+    of the batch routes' profile."""
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031 (faster than f-strings)
+        instant.year,
+        instant.month,
+        instant.day,
+        instant.hour,
+        instant.minute,
+        instant.second,
+        instant.microsecond // 1000,
+    )
 
 
 def _enum(name: str, label: str, values: tuple[str, ...], **kw: Any) -> PropertyDef:

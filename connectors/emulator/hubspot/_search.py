@@ -4,17 +4,33 @@ Limits as HubSpot's search guide states them: at most 5 filter groups, 6 filters
 group, 18 filters in all, `limit` up to 200, and no paging past the 10,000th result.
 Filter groups are ORed, the filters in a group ANDed. Dates compare as epoch milliseconds
 (a filter value may be epoch ms or ISO 8601), numbers as numbers, text case-insensitively.
+
+`find` uses the account's sorted indexes (lastmodifieddate, createdate, hs_object_id) when
+every filter group bounds one of them, as the connector's queries do (`lastmodifieddate GTE
+t`, sorted by it): it reads only the contacts in range, and when the range filters are all
+there is, only the page. Anything else is `run`: a scan of every contact and a sort. Both
+give the same answer (tests/emulator/hubspot/test_search_index.py).
 """
 
 from __future__ import annotations
 
+import math
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from connectors.emulator.hubspot._properties import PropertyDef
 from connectors.emulator.hubspot._validation import epoch_ms
-from connectors.emulator.hubspot.state import Contact
+from connectors.emulator.hubspot.state import (
+    INDEXED,
+    Contact,
+    HubSpotState,
+    IdOrder,
+    SortedIndex,
+)
 
 MAX_GROUPS = 5
 MAX_FILTERS_PER_GROUP = 6
@@ -37,6 +53,15 @@ OPERATORS = (
     "NOT_CONTAINS_TOKEN",
 )
 _NEGATIVE = ("NEQ", "NOT_IN", "NOT_CONTAINS_TOKEN")
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "EQ": operator.eq,
+    "NEQ": operator.ne,
+    "LT": operator.lt,
+    "LTE": operator.le,
+    "GT": operator.gt,
+    "GTE": operator.ge,
+}
+_RANGE = ("EQ", "LT", "LTE", "GT", "GTE", "BETWEEN")
 _QUERY_PROPERTIES = ("email", "firstname", "lastname", "company", "hs_object_id")
 
 
@@ -190,16 +215,7 @@ def _matches(f: dict[str, Any], contact: Contact, defs: dict[str, PropertyDef]) 
         return bool((key in f["values"]) == (op == "IN"))
     if op == "BETWEEN":
         return bool(f["low"] <= key <= f["high"])
-    value = f["value"]
-    outcome: bool = {
-        "EQ": lambda: key == value,
-        "NEQ": lambda: key != value,
-        "LT": lambda: key < value,
-        "LTE": lambda: key <= value,
-        "GT": lambda: key > value,
-        "GTE": lambda: key >= value,
-    }[op]()
-    return outcome
+    return bool(_COMPARE[op](key, f["value"]))
 
 
 def _query_matches(query: str, contact: Contact) -> bool:
@@ -235,3 +251,149 @@ def run(
     page = ordered[q.after : q.after + q.limit]
     end = q.after + q.limit
     return page, len(ordered), str(end) if end < len(ordered) and q.limit else None
+
+
+def _bounds(f: dict[str, Any]) -> tuple[int | None, int | None] | None:
+    """The whole numbers [low, high) a range filter lets through (None: unbounded), or None
+    if the filter is not a finite range."""
+    op = f["op"]
+    low_raw, high_raw = (f["low"], f["high"]) if op == "BETWEEN" else (f["value"], f["value"])
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (low_raw, high_raw)):
+        return None
+    low = math.ceil(low_raw) if op in ("EQ", "GTE", "BETWEEN") else math.floor(low_raw) + 1
+    high = math.ceil(high_raw) if op == "LT" else math.floor(high_raw) + 1
+    if op in ("GT", "GTE"):
+        return low, None
+    if op in ("LT", "LTE"):
+        return None, high
+    return low, high
+
+
+def _group_range(group: list[dict[str, Any]], name: str) -> tuple[int | None, int | None, bool]:
+    """The range of property `name` a filter group allows, and whether its range filters
+    on `name` are all it has (then the range is exactly the group's matches). LookupError
+    if no filter of the group bounds `name`."""
+    low: int | None = None
+    high: int | None = None
+    exact, bounded = True, False
+    for f in group:
+        span = _bounds(f) if f["name"] == name and f["op"] in _RANGE else None
+        if span is None:
+            exact = False
+            continue
+        bounded = True
+        if span[0] is not None:
+            low = span[0] if low is None else max(low, span[0])
+        if span[1] is not None:
+            high = span[1] if high is None else min(high, span[1])
+    if not bounded:
+        raise LookupError(name)
+    return low, high, exact
+
+
+@dataclass
+class _Candidates:
+    """The contacts an index can narrow a search to: positions in the order of `name`."""
+
+    name: str
+    order: SortedIndex | IdOrder
+    spans: list[tuple[int, int]]  # ascending, disjoint
+    exact: bool  # every contact in the spans matches (no other filter to check)
+
+    def count(self) -> int:
+        return sum(stop - start for start, stop in self.spans)
+
+
+def _candidates(q: SearchQuery, state: HubSpotState, name: str) -> _Candidates | None:
+    """Where the index of property `name` narrows the search, if every group bounds it."""
+    order = state.order_for(name)
+    if order is None or not q.groups:
+        return None
+    try:
+        ranges = [_group_range(group, name) for group in q.groups]
+    except LookupError:
+        return None
+    spans = []
+    for low, high, _ in ranges:
+        start = 0 if low is None else order.position(low)
+        stop = len(order) if high is None else order.position(high)
+        if start < stop:
+            spans.append((start, stop))
+    exact = all(e for _, _, e in ranges) and not q.query and not state.archived_ids
+    return _Candidates(name, order, _merged(spans), exact)
+
+
+def find(q: SearchQuery, state: HubSpotState) -> tuple[list[Contact], int, str | None]:
+    """What `run` answers over every contact of `state`, reading as few as an index allows.
+
+    Every contact a search can match lies in the spans of an index that all filter groups
+    bound. When the sort property has such an index, its order is the answer's order: the
+    page is read off it (when the range is the only filter, without looking at the others),
+    else the contacts in range are checked in order. When only another property's index
+    narrows the search (the connector reads one instant by id: lastmodifieddate GTE and LTE
+    t, hs_object_id GT n, sorted by id), or it narrows it more, `run` scans the contacts in
+    its spans. Otherwise `run` scans every contact.
+    """
+    found = [c for c in (_candidates(q, state, n) for n in (*INDEXED, "hs_object_id")) if c]
+    by_sort = next((c for c in found if c.name == q.sort), None)
+    fewest = min(found, key=_Candidates.count, default=None)
+    if fewest is None:
+        return run(q, list(state.contacts.values()), state.properties)
+    if by_sort is None or (not by_sort.exact and fewest.count() < by_sort.count()):
+        contacts = state.contacts
+        within = [
+            contacts[contact_id]
+            for start, stop in fewest.spans
+            for contact_id in fewest.order.ids(start, stop)
+        ]
+        return run(q, within, state.properties)
+    return _in_order(q, state, by_sort)
+
+
+def _in_order(
+    q: SearchQuery, state: HubSpotState, found: _Candidates
+) -> tuple[list[Contact], int, str | None]:
+    """The page read in the order of the sort property's index."""
+    order, contacts, end = found.order, state.contacts, q.after + q.limit
+    spans = list(reversed(found.spans)) if q.descending else found.spans
+    if found.exact:  # every contact in the spans matches: count them, read only the page
+        total = found.count()
+        page: list[Contact] = []
+        skip = q.after
+        for start, stop in spans:
+            if len(page) >= q.limit:
+                break
+            if skip >= stop - start:
+                skip -= stop - start
+                continue
+            if q.descending:
+                ids = order.ids(start, stop - skip, reverse=True)
+            else:
+                ids = order.ids(start + skip, stop)
+            skip = 0
+            page += [contacts[i] for i in islice(ids, q.limit - len(page))]
+        return page, total, str(end) if end < total and q.limit else None
+    page, total = [], 0
+    for start, stop in spans:
+        for contact_id in order.ids(start, stop, reverse=q.descending):
+            contact = contacts[contact_id]
+            if (
+                not contact.archived
+                and any(all(_matches(f, contact, state.properties) for f in g) for g in q.groups)
+                and (not q.query or _query_matches(q.query, contact))
+            ):
+                if q.after <= total < end:
+                    page.append(contact)
+                total += 1
+    return page, total, str(end) if end < total and q.limit else None
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping position ranges joined, in ascending order."""
+    joined: list[tuple[int, int]] = []
+    for start, stop in sorted(spans):
+        if joined and start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], stop))
+        else:
+            joined.append((start, stop))
+    return joined

@@ -8,11 +8,13 @@ Error bodies follow what HubSpot sends (`{"status":"error","message":...,"correl
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from datetime import datetime
 from typing import Any
 
-from starlette.responses import JSONResponse, Response
+import orjson
+from starlette import responses
+from starlette.responses import Response
 
 from connectors.emulator.hubspot._properties import DEFAULT_PROPERTIES, iso
 from connectors.emulator.hubspot.state import Contact
@@ -22,6 +24,15 @@ AUTH_MESSAGE = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and "
     "you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
 )
+
+
+class JSONResponse(responses.JSONResponse):
+    """Starlette's JSONResponse encoded by orjson: the same bytes (compact, UTF-8 as is)
+    for these bodies, at a fraction of the cost (`json.dumps` was two thirds of the CPU of
+    a 200-contact search page)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def correlation_id() -> str:
@@ -104,26 +115,40 @@ def selected(requested: Iterable[str] | None) -> list[str]:
 def render(
     contact: Contact,
     properties: list[str],
-    known: Iterable[str],
+    known: Container[str],
     with_history: Iterable[str] = (),
 ) -> dict[str, Any]:
     """A contact as a `SimplePublicObject`; unknown property names are left out, never-set
     ones are null and cleared ones ""."""
-    names = set(known)
-    body: dict[str, Any] = {
-        "id": contact.id,
-        "properties": {name: contact.properties.get(name) for name in properties if name in names},
-        "createdAt": iso(contact.created_at),
-        "updatedAt": iso(contact.updated_at),
-        "archived": contact.archived,
-    }
-    history = [name for name in with_history if name in names]
-    if history:
-        body["propertiesWithHistory"] = {
-            name: [entry.to_json() for entry in reversed(contact.history.get(name, []))]
-            for name in history
+    return render_all([contact], properties, known, with_history)[0]
+
+
+def render_all(
+    contacts: Iterable[Contact],
+    properties: list[str],
+    known: Container[str],
+    with_history: Iterable[str] = (),
+) -> list[dict[str, Any]]:
+    """`render` for many contacts; the property names are checked once for all of them."""
+    shown = [name for name in properties if name in known]
+    history = [name for name in with_history if name in known]
+    bodies = []
+    for contact in contacts:
+        values = contact.properties
+        body: dict[str, Any] = {
+            "id": contact.id,
+            "properties": {name: values.get(name) for name in shown},
+            "createdAt": contact.created_iso,
+            "updatedAt": values.get("lastmodifieddate") or contact.updated_iso,
+            "archived": contact.archived,
         }
-    return body
+        if history:
+            body["propertiesWithHistory"] = {
+                name: [entry.to_json() for entry in reversed(contact.history_of(name))]
+                for name in history
+            }
+        bodies.append(body)
+    return bodies
 
 
 def batch(

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from connectors.emulator.hubspot._properties import LIFECYCLE_STAGES, PropertyDef, iso
 
 _EPOCH_MS = re.compile(r"^-?\d{1,15}$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
 
 
 def problem(name: str, error: str, message: str) -> dict[str, Any]:
@@ -48,8 +50,19 @@ def parse_instant(raw: str) -> datetime | None:
 
 
 def epoch_ms(raw: str) -> int | None:
-    instant = parse_instant(raw)
-    return None if instant is None else int(instant.timestamp() * 1000)
+    """Epoch milliseconds of a date value, in integers: an epoch-ms value is itself, an ISO
+    one is floored to its millisecond (`int(timestamp() * 1000)` was a float, and could be
+    one millisecond off)."""
+    if len(raw) == 24 and raw[10] == "T" and raw[23] == "Z":  # as stored: the fast way
+        try:
+            return (datetime.fromisoformat(raw) - _EPOCH) // _ONE_MS
+        except ValueError:
+            pass
+    text = raw.strip()
+    if _EPOCH_MS.match(text):
+        return int(text)
+    instant = parse_instant(text)
+    return None if instant is None else (instant - _EPOCH) // _ONE_MS
 
 
 def _options_text(defn: PropertyDef) -> str:
@@ -66,10 +79,11 @@ def normalize(defn: PropertyDef, raw: Any) -> tuple[str | None, dict[str, Any] |
     name = defn.name
     if defn.type in ("enumeration", "bool"):
         value = raw.lower() if defn.type == "bool" else raw
-        if value not in defn.option_values():
-            message = f"{raw} was not one of the allowed options: [{_options_text(defn)}]"
-            return None, problem(name, "INVALID_OPTION", message)
-        return value, None
+        for option, _ in defn.options:
+            if option == value:
+                return option, None  # the option's own string: one copy for every contact
+        message = f"{raw} was not one of the allowed options: [{_options_text(defn)}]"
+        return None, problem(name, "INVALID_OPTION", message)
     if defn.type == "number":
         try:
             float(raw)

@@ -4,19 +4,27 @@ Thread-safe: every read and mutation holds one lock (the server answers from its
 thread while tests and the seed poke the state from theirs). Every timestamp comes from
 the emulator clock, or from the `at` a seeding call passes for something that happened
 in the (emulated) past.
+
+Sized for 100,000 contacts with their history in a few hundred MB: contacts, history
+entries and e-mail events use `__slots__`, and each contact keeps one log of its writes
+rather than a list per property. Search reads `SortedIndex`es of lastmodifieddate and
+createdate, kept up to date by `write`, instead of sorting every contact for every page.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from bisect import bisect_left, insort
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Any, Literal
 
 from connectors.emulator._control import Clock
 from connectors.emulator.hubspot._properties import PropertyDef, iso, standard_properties
 from connectors.emulator.hubspot._ratelimit import RateLimiter
-from connectors.emulator.hubspot._validation import check_writes
+from connectors.emulator.hubspot._validation import check_writes, epoch_ms
 
 SourceType = str  # INTEGRATION (API writes), IMPORT, FORM, ANALYTICS, EMAIL, CALCULATED
 EMAIL_EVENT_TYPES = (
@@ -35,12 +43,15 @@ EMAIL_EVENT_TYPES = (
 )
 BatchErrors = Literal["atomic", "partial"]
 DEFAULT_TOKEN = "pat-na1-emulator-token"
+INDEXED = ("lastmodifieddate", "createdate")  # datetime properties search can read in order
+_CALCULATED = frozenset({"hs_object_id", "lastmodifieddate"})  # never written from values
 
 
-@dataclass
+@dataclass(slots=True)
 class HistoryEntry:
     """One write of one property value."""
 
+    name: str
     value: str
     timestamp: datetime
     source_type: SourceType
@@ -53,27 +64,271 @@ class HistoryEntry:
         }
 
 
-@dataclass
 class Contact:
-    id: str
-    created_at: datetime
-    updated_at: datetime
-    properties: dict[str, str] = field(default_factory=dict)
-    history: dict[str, list[HistoryEntry]] = field(default_factory=dict)  # oldest first
-    archived: bool = False
+    """One contact: its current `properties`, and the history of every value it stored.
+
+    The history is one flat list per contact (`_log`: name, value, timestamp, source type,
+    then the next write's four), not an object per write: 32 bytes a write rather than 72,
+    which is most of what 100,000 contacts with their history cost. A lastmodifieddate
+    write keeps None as its value, which is always `iso(timestamp)`. `history` and
+    `history_of` give the writes as `HistoryEntry`s. Setting `archived` keeps the account's
+    set of archived ids (which search consults) up to date.
+    """
+
+    __slots__ = (
+        "_archived",
+        "_archived_ids",
+        "_log",
+        "created_at",
+        "created_iso",
+        "id",
+        "properties",
+        "updated_at",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        created_at: datetime,
+        updated_at: datetime,
+        *,
+        archived_ids: set[str] | None = None,
+    ) -> None:
+        self.id = id
+        self.created_at = created_at
+        self.created_iso = iso(created_at)
+        self.updated_at = updated_at
+        self.properties: dict[str, str] = {}
+        self._log: list[Any] = []
+        self._archived = False
+        self._archived_ids = archived_ids
+
+    @property
+    def archived(self) -> bool:
+        return self._archived
+
+    @archived.setter
+    def archived(self, value: bool) -> None:
+        self._archived = value
+        if self._archived_ids is not None:
+            if value:
+                self._archived_ids.add(self.id)
+            else:
+                self._archived_ids.discard(self.id)
+
+    @property
+    def updated_iso(self) -> str:
+        """`updated_at` as the API writes it (the lastmodifieddate value `write` stored)."""
+        return self.properties.get("lastmodifieddate") or iso(self.updated_at)
+
+    def record(self, name: str, value: str | None, timestamp: datetime, source: str) -> None:
+        """Add one write to the history (value None: lastmodifieddate, iso(timestamp))."""
+        self._log += (name, value, timestamp, source)
+
+    def entries(self) -> Iterator[HistoryEntry]:
+        """Every write, oldest first."""
+        log = self._log
+        for i in range(0, len(log), 4):
+            name, value, timestamp, source = log[i : i + 4]
+            yield HistoryEntry(name, iso(timestamp) if value is None else value, timestamp, source)
+
+    def entry_count(self) -> int:
+        return len(self._log) // 4
+
+    @property
+    def history(self) -> dict[str, list[HistoryEntry]]:
+        """The writes of each property, oldest first, properties in order of first write."""
+        grouped: dict[str, list[HistoryEntry]] = {}
+        for entry in self.entries():
+            grouped.setdefault(entry.name, []).append(entry)
+        return grouped
+
+    def history_of(self, name: str) -> list[HistoryEntry]:
+        """The writes of one property, oldest first."""
+        return [entry for entry in self.entries() if entry.name == name]
 
 
-@dataclass
+_ID_BITS = 32
+_ID_MASK = (1 << _ID_BITS) - 1
+
+
+class SortedKeys:
+    """Distinct ints in ascending order, kept in blocks of at most `2 * LOAD` keys.
+
+    Adding or removing a key bisects the block maxima, then one block: O(log n + LOAD),
+    where one flat list would move O(n) pointers on every removal. Positions (`rank`,
+    `between`) walk the block lengths, a few hundred at 100,000 keys.
+    """
+
+    LOAD = 512
+
+    def __init__(self) -> None:
+        self._blocks: list[list[int]] = []
+        self._maxes: list[int] = []
+        self._len = 0
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[int]:
+        for block in self._blocks:
+            yield from block
+
+    def add(self, key: int) -> None:
+        blocks, maxes = self._blocks, self._maxes
+        self._len += 1
+        if not blocks:
+            blocks.append([key])
+            maxes.append(key)
+            return
+        b = bisect_left(maxes, key)
+        if b == len(maxes):
+            b -= 1
+            blocks[b].append(key)
+            maxes[b] = key
+        else:
+            insort(blocks[b], key)
+        if len(blocks[b]) > 2 * self.LOAD:
+            self._split(b)
+
+    def remove(self, key: int) -> None:
+        """Remove `key`; KeyError if it is not there."""
+        blocks, maxes = self._blocks, self._maxes
+        b = bisect_left(maxes, key)
+        block = blocks[b] if b < len(blocks) else []
+        i = bisect_left(block, key)
+        if i == len(block) or block[i] != key:
+            raise KeyError(key)
+        del block[i]
+        self._len -= 1
+        if not block:
+            del blocks[b], maxes[b]
+            return
+        maxes[b] = block[-1]
+        if len(block) < self.LOAD // 4 and len(blocks) > 1:
+            a = b - 1 if b > 0 else b
+            merged = blocks[a] + blocks[a + 1]
+            blocks[a : a + 2] = [merged]
+            maxes[a : a + 2] = [merged[-1]]
+            if len(merged) > 2 * self.LOAD:
+                self._split(a)
+
+    def _split(self, b: int) -> None:
+        block = self._blocks[b]
+        half = len(block) // 2
+        self._blocks[b : b + 1] = [block[:half], block[half:]]
+        self._maxes[b : b + 1] = [block[half - 1], block[-1]]
+
+    def rank(self, key: int) -> int:
+        """How many keys are smaller than `key`."""
+        b = bisect_left(self._maxes, key)
+        if b == len(self._maxes):
+            return self._len
+        return sum(map(len, islice(self._blocks, b))) + bisect_left(self._blocks[b], key)
+
+    def between(self, start: int, stop: int, *, reverse: bool = False) -> Iterator[int]:
+        """The keys at positions `start` (inclusive) to `stop` (exclusive), either way."""
+        start, stop = max(start, 0), min(stop, self._len)
+        if start >= stop:
+            return
+        blocks = self._blocks
+        b, offset = 0, stop - 1 if reverse else start
+        while offset >= len(blocks[b]):
+            offset -= len(blocks[b])
+            b += 1
+        left = stop - start
+        if not reverse:
+            while left > 0:
+                chunk = blocks[b][offset : offset + left]
+                yield from chunk
+                left -= len(chunk)
+                b, offset = b + 1, 0
+        else:
+            while left > 0:
+                low = max(0, offset + 1 - left)
+                chunk = blocks[b][low : offset + 1]
+                yield from reversed(chunk)
+                left -= len(chunk)
+                b -= 1
+                offset = len(blocks[b]) - 1 if b >= 0 else 0
+
+
+class SortedIndex:
+    """The contacts in the order of one datetime property (then id), for search.
+
+    Each entry is `epoch ms << 32 | id` (the ms as search compares them, `epoch_ms` of the
+    stored value), so the order is the scan's (value, then id), and positions answer
+    "how many contacts have a value below x". Contacts without a value are not in it.
+    """
+
+    def __init__(self) -> None:
+        self.keys = SortedKeys()
+        self._key_of: dict[str, int] = {}
+        self._last: tuple[str, int | None] = ("", None)  # a batch writes one stamp 100 times
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def set(self, contact_id: str, value: str) -> None:
+        """Record the contact's new value ("" or unparseable: no entry)."""
+        old = self._key_of.pop(contact_id, None)
+        if old is not None:
+            self.keys.remove(old)
+        last, ms = self._last
+        if value is not last:
+            ms = epoch_ms(value) if value else None
+            self._last = (value, ms)
+        if ms is not None:
+            key = (ms << _ID_BITS) | int(contact_id)
+            self.keys.add(key)
+            self._key_of[contact_id] = key
+
+    def position(self, value: int) -> int:
+        """How many contacts have a value (epoch ms) below `value`."""
+        return self.keys.rank(value << _ID_BITS)
+
+    def ids(self, start: int, stop: int, *, reverse: bool = False) -> Iterator[str]:
+        """The ids of the contacts at positions `start` to `stop` (exclusive)."""
+        for key in self.keys.between(start, stop, reverse=reverse):
+            yield str(key & _ID_MASK)
+
+
+class IdOrder:
+    """The contacts in id order, for search sorted by hs_object_id: ids are handed out
+    1, 2, 3... and never removed, so the contact at position p has id p + 1."""
+
+    def __init__(self, contacts: dict[str, Contact]) -> None:
+        self._contacts = contacts
+
+    def __len__(self) -> int:
+        return len(self._contacts)
+
+    def position(self, value: int) -> int:
+        """How many contacts have an id below `value`."""
+        return min(max(value - 1, 0), len(self._contacts))
+
+    def ids(self, start: int, stop: int, *, reverse: bool = False) -> Iterator[str]:
+        start, stop = max(start, 0), min(stop, len(self._contacts))
+        numbers = range(stop - 1, start - 1, -1) if reverse else range(start, stop)
+        for n in numbers:
+            yield str(n + 1)
+
+
+@dataclass(slots=True)
 class EmailEvent:
     """One event of the legacy e-mail events API (`/email/public/v1/events`)."""
 
-    id: str
+    number: int
     created: datetime
     type: str
     recipient: str
     campaign_id: int
     contact_id: str
     url: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.number:08x}-emul-{self.campaign_id}"
 
     def to_json(self, portal_id: int) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -130,12 +385,34 @@ class HubSpotState:
         )
         self.properties: dict[str, PropertyDef] = standard_properties()
         self.contacts: dict[str, Contact] = {}
+        self.archived_ids: set[str] = set()
+        self.indexes: dict[str, SortedIndex] = {name: SortedIndex() for name in INDEXED}
         self.events: list[EmailEvent] = []
-        self.form_submissions: dict[str, list[dict[str, Any]]] = {}
+        self._forms: dict[str, list[tuple[str, str, datetime]]] = {}
         self._by_email: dict[str, str] = {}
         self._campaigns: dict[str, int] = {}
         self._next_id = 1
         self._next_event = 1
+        self._stamp: tuple[datetime | None, str] = (None, "")
+
+    def order_for(self, name: str) -> SortedIndex | IdOrder | None:
+        """The contacts in the order of property `name`, if one is kept (search uses it)."""
+        if name == "hs_object_id":
+            # ids run 1..n without gaps (contacts are never removed): check, to be safe
+            return IdOrder(self.contacts) if len(self.contacts) == self._next_id - 1 else None
+        return self.indexes.get(name)
+
+    @property
+    def form_submissions(self) -> dict[str, list[dict[str, Any]]]:
+        """Form submissions by contact id: formName, pageUrl and timestamp."""
+        with self.lock:
+            return {
+                contact_id: [
+                    {"formName": form, "pageUrl": page, "timestamp": iso(when)}
+                    for form, page, when in forms
+                ]
+                for contact_id, forms in self._forms.items()
+            }
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -144,24 +421,28 @@ class HubSpotState:
     ) -> bool:
         """Store changed values with their history; lastmodifieddate moves if any changed."""
         with self.lock:
+            properties, indexes, log = contact.properties, self.indexes, contact._log
             changed = False
             for name, value in values.items():
-                if name in ("hs_object_id", "lastmodifieddate"):
-                    continue
-                if contact.properties.get(name, "") == value and name in contact.properties:
+                if name in _CALCULATED or properties.get(name) == value:
                     continue
                 if name == "email":
                     self._reindex_email(contact, value)
-                contact.properties[name] = value
-                entry = HistoryEntry(value, at, source)
-                contact.history.setdefault(name, []).append(entry)
+                properties[name] = value
+                if name in indexes:
+                    indexes[name].set(contact.id, value)
+                log += (name, value, at, source)  # Contact.record, inlined: the hot loop
                 changed = True
             if changed:
                 moved = max(at, contact.updated_at)
+                last, stamp = self._stamp
+                if moved is not last:  # a batch's writes share one instant: format it once
+                    stamp = iso(moved)
+                    self._stamp = (moved, stamp)
                 contact.updated_at = moved
-                contact.properties["lastmodifieddate"] = iso(moved)
-                entry = HistoryEntry(iso(moved), moved, "CALCULATED")
-                contact.history.setdefault("lastmodifieddate", []).append(entry)
+                properties["lastmodifieddate"] = stamp
+                indexes["lastmodifieddate"].set(contact.id, stamp)
+                log += ("lastmodifieddate", None, moved, "CALCULATED")
             return changed
 
     def _reindex_email(self, contact: Contact, email: str) -> None:
@@ -169,7 +450,8 @@ class HubSpotState:
         if old and self._by_email.get(old.lower()) == contact.id:
             del self._by_email[old.lower()]
         if email:
-            self._by_email[email.lower()] = contact.id
+            lowered = email.lower()
+            self._by_email[email if lowered == email else lowered] = contact.id
 
     def new_contact(self, values: dict[str, str], source: SourceType, at: datetime) -> Contact:
         """A new contact with `values` (already validated; the e-mail must be free)."""
@@ -179,11 +461,11 @@ class HubSpotState:
             created = at
             if values.get("createdate"):
                 created = datetime.fromisoformat(values["createdate"].replace("Z", "+00:00"))
-            contact = Contact(contact_id, created_at=created, updated_at=created)
+            contact = Contact(contact_id, created, created, archived_ids=self.archived_ids)
             contact.properties["hs_object_id"] = contact_id
-            contact.history["hs_object_id"] = [HistoryEntry(contact_id, created, "CALCULATED")]
+            contact.record("hs_object_id", contact_id, created, "CALCULATED")
             self.contacts[contact_id] = contact
-            self.write(contact, {"createdate": iso(created), **values}, source, at)
+            self.write(contact, {"createdate": contact.created_iso, **values}, source, at)
             return contact
 
     def id_for_email(self, email: str) -> str | None:
@@ -226,8 +508,7 @@ class HubSpotState:
                 values["first_conversion_event_name"] = form_name
                 values["first_conversion_date"] = iso(when)
             self.write(contact, values, "FORM", when)
-            submission = {"formName": form_name, "pageUrl": page_url, "timestamp": iso(when)}
-            self.form_submissions.setdefault(contact_id, []).append(submission)
+            self._forms.setdefault(contact.id, []).append((form_name, page_url, when))
 
     def add_page_view(self, contact_id: str, url: str, at: datetime | None = None) -> None:
         """A page view: the last page seen."""
@@ -256,12 +537,12 @@ class HubSpotState:
             else:
                 campaign_id = self._campaigns.setdefault(campaign, 1000 + len(self._campaigns))
             event = EmailEvent(
-                id=f"{self._next_event:08x}-emul-{campaign_id}",
+                number=self._next_event,
                 created=when,
                 type=kind,
                 recipient=contact.properties.get("email", ""),
                 campaign_id=campaign_id,
-                contact_id=contact_id,
+                contact_id=contact.id,
                 url=url,
             )
             self._next_event += 1
@@ -281,15 +562,18 @@ class HubSpotState:
             contact = self._contact(contact_id)
             return {
                 "id": contact.id,
-                "createdAt": iso(contact.created_at),
-                "updatedAt": iso(contact.updated_at),
+                "createdAt": contact.created_iso,
+                "updatedAt": contact.updated_iso,
                 "archived": contact.archived,
                 "properties": dict(contact.properties),
                 "propertiesWithHistory": {
                     name: [e.to_json() for e in reversed(entries)]
                     for name, entries in contact.history.items()
                 },
-                "formSubmissions": list(self.form_submissions.get(contact_id, [])),
+                "formSubmissions": [
+                    {"formName": form, "pageUrl": page, "timestamp": iso(when)}
+                    for form, page, when in self._forms.get(contact.id, [])
+                ],
                 "emailEvents": [
                     e.to_json(self.portal_id) for e in self.events if e.contact_id == contact_id
                 ],

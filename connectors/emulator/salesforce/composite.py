@@ -116,29 +116,29 @@ async def upsert_many(request: Request, state: SalesforceState, version: str) ->
     obj = sobject_of(request)
     field = external_field(obj, request.path_params["field"])
     records, all_or_none = _records(await read_json(request))
+    lowered = field.lower()
 
     def key_of(record: Any) -> str | None:
         if not isinstance(record, dict):
             return None
-        value = next((v for k, v in record.items() if k.lower() == field.lower()), None)
+        value = next((v for k, v in record.items() if k.lower() == lowered), None)
         return None if value in (None, "") else str(value)
 
-    seen = Counter(k.lower() for k in (key_of(r) for r in records) if k is not None)
+    keys = [key_of(r) for r in records]  # each record's external ID, read once
+    seen = Counter(k.lower() for k in keys if k is not None)
     pre_errors = {
-        i: RecordError(
-            "DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {key_of(r)}", [field]
-        )
-        for i, r in enumerate(records)
-        if (key := key_of(r)) is not None and seen[key.lower()] > 1
+        i: RecordError("DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {key}", [field])
+        for i, key in enumerate(keys)
+        if key is not None and seen[key.lower()] > 1
     }
 
-    def action(_: int, record: dict[str, Any]) -> Result:
+    def action(index: int, record: dict[str, Any]) -> Result:
         if _type_of(record) != obj.name:
             raise RecordError("INVALID_TYPE", "Must send a concrete entity type.")
-        value = key_of(record)
+        value = keys[index]
         if value is None:
             raise RecordError("MISSING_ARGUMENT", f"{field} not specified", [field])
-        body = {k: v for k, v in record.items() if k.lower() != field.lower()}
+        body = {k: v for k, v in record.items() if k.lower() != lowered}
         try:
             record_id, created = state.upsert(obj.name, field, value, body)
         except RequestError as exc:

@@ -8,8 +8,10 @@ String comparisons are case-insensitive, as in SOQL.
 
 from __future__ import annotations
 
+import operator
 import re
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
 from connectors.emulator.salesforce.records import to_json
@@ -165,53 +167,105 @@ class Runner:
             current = self.state.find(target) if target else None
         return current.get(chain[-1].name) if current else None
 
-    def _matches(self, record: Record, expr: Expr) -> bool:
-        if isinstance(expr, BoolOp):
-            results = (self._matches(record, item) for item in expr.items)
-            return bool(all(results) if expr.op == "and" else any(results))
-        if isinstance(expr, Not):
-            return not self._matches(record, expr.item)
-        return self._compare(record, expr)
+    def _getter(self, chain: list[FieldDef]) -> Callable[[Record], Any]:
+        """The value a field path reads from a record, lower-cased if text (`_norm`)."""
+        if len(chain) == 1:
+            name = chain[0].name
 
-    def _compare(self, record: Record, cmp: Cmp) -> bool:
-        chain = self._chains[id(cmp)]
-        actual = _norm(self.value(record, chain))
-        if cmp.op in ("in", "notin"):
-            assert isinstance(cmp.value, tuple)
-            hit = any(actual == _norm(v) for v in cmp.value)
-            return hit if cmp.op == "in" else not hit
-        assert not isinstance(cmp.value, tuple)
-        if cmp.op == "like":
-            if actual is None or not isinstance(cmp.value, Str):
-                return False
-            return re.fullmatch(cmp.value.like, str(actual), re.IGNORECASE | re.DOTALL) is not None
-        wanted = _norm(cmp.value)
-        if cmp.op == "=":
-            return bool(actual == wanted)
-        if cmp.op == "!=":
-            return bool(actual != wanted)
-        if actual is None or wanted is None:
-            return False
-        ops = {
-            "<": actual < wanted,
-            ">": actual > wanted,
-            "<=": actual <= wanted,
-            ">=": actual >= wanted,
-        }
-        return bool(ops[cmp.op])
+            def own(record: Record) -> Any:
+                value = record.get(name)
+                return value.lower() if isinstance(value, str) else value
+
+            return own
+        return lambda record: _norm(self.value(record, chain))
+
+    def _predicate(self, expr: Expr) -> Callable[[Record], bool]:
+        """`expr` as a function of a record, built once per query rather than interpreted
+        per record: the scan of every Lead is most of a query's cost."""
+        if isinstance(expr, BoolOp):
+            items = [self._predicate(item) for item in expr.items]
+            if expr.op == "and":
+                return lambda record: all(item(record) for item in items)
+            return lambda record: any(item(record) for item in items)
+        if isinstance(expr, Not):
+            inner = self._predicate(expr.item)
+            return lambda record: not inner(record)
+        get = self._getter(self._chains[id(expr)])
+        if expr.op in ("in", "notin"):
+            assert isinstance(expr.value, tuple)
+            choices = [_norm(v) for v in expr.value]
+            negated = expr.op == "notin"
+
+            def among(record: Record) -> bool:
+                actual = get(record)
+                return any(actual == choice for choice in choices) != negated
+
+            return among
+        assert not isinstance(expr.value, tuple)
+        if expr.op == "like":
+            if not isinstance(expr.value, Str):
+                return lambda record: False
+            pattern = re.compile(expr.value.like, re.IGNORECASE | re.DOTALL)
+
+            def like(record: Record) -> bool:
+                actual = get(record)
+                return actual is not None and pattern.fullmatch(str(actual)) is not None
+
+            return like
+        wanted = _norm(expr.value)
+        if expr.op == "=":
+            return lambda record: bool(get(record) == wanted)
+        if expr.op == "!=":
+            return lambda record: bool(get(record) != wanted)
+        if wanted is None:
+            return lambda record: False
+        compare = _ORDERINGS[expr.op]
+        chain = self._chains[id(expr)]
+        if len(chain) == 1:  # `SystemModstamp >= t`, the connectors' incremental read
+            name = chain[0].name
+
+            def own(record: Record) -> bool:
+                actual = record.get(name)
+                if actual is None:
+                    return False
+                if isinstance(actual, str):
+                    actual = actual.lower()
+                return bool(compare(actual, wanted))
+
+            return own
+
+        def ordered(record: Record) -> bool:
+            actual = get(record)
+            return actual is not None and bool(compare(actual, wanted))
+
+        return ordered
 
     def run(self) -> list[Record]:
-        rows = self._indexed() or self.state.rows(
-            self.obj.name, include_deleted=self.include_deleted
-        )
-        if self.q.where is not None:
-            where = self.q.where
-            rows = [r for r in rows if self._matches(r, where)]
+        rows = self._indexed()
+        where = None if self.q.where is None else self._predicate(self.q.where)
+        if not rows:  # every record of the type, filtered in one pass
+            deleted_too = self.include_deleted
+            with self.state.lock:
+                rows = [
+                    r
+                    for r in self.state.records[self.obj.name].values()
+                    if (deleted_too or not r["IsDeleted"]) and (where is None or where(r))
+                ]
+        elif where is not None:
+            rows = list(filter(where, rows))
         for order, chain in reversed(self.order):
-            present = [r for r in rows if self.value(r, chain) is not None]
-            absent = [r for r in rows if self.value(r, chain) is None]
-            present.sort(key=self._sort_key(chain), reverse=order.desc)
-            rows = absent + present if order.nulls_first else present + absent
+            get = self._getter(chain)
+            present: list[tuple[Any, Record]] = []
+            absent: list[Record] = []
+            for record in rows:
+                value = get(record)
+                if value is None:
+                    absent.append(record)
+                else:
+                    present.append((value, record))
+            present.sort(key=_first, reverse=order.desc)  # stable, as sorting the records
+            ordered = [record for _, record in present]
+            rows = absent + ordered if order.nulls_first else ordered + absent
         rows = rows[self.q.offset :]
         if self.q.limit is not None:
             rows = rows[: self.q.limit]
@@ -232,12 +286,12 @@ class Runner:
             return self.state.by_external_id(self.obj.name, chain[0].name, item.value.value)
         return None
 
-    def _sort_key(self, chain: list[FieldDef]) -> Any:
-        return lambda record: _norm(self.value(record, chain))
-
     def project(self, record: Record, version: str) -> Record:
         out: Record = {"attributes": _attributes(self.obj.name, record["Id"], version)}
         for _, chain in self.select:
+            if len(chain) == 1:  # a field of the record itself: the common case, made short
+                out[chain[0].name] = _json(record.get(chain[0].name))
+                continue
             target: Record = out
             current: Record | None = record
             for fdef in chain[:-1]:
@@ -260,6 +314,34 @@ class Runner:
 
 def _attributes(kind: str, record_id: str, version: str) -> dict[str, str]:
     return {"type": kind, "url": f"/services/data/v{version}/sobjects/{kind}/{record_id}"}
+
+
+def _json(value: Any) -> Any:
+    """`to_json`, with UTC datetimes (every timestamp the org writes) formatted directly:
+    the same text as `records.format_datetime`, several times cheaper than its strftime."""
+    if isinstance(value, datetime) and value.tzinfo is UTC and value.year >= 1000:
+        return "%04d-%02d-%02dT%02d:%02d:%02d.%03d+0000" % (  # noqa: UP031 (faster)
+            value.year,
+            value.month,
+            value.day,
+            value.hour,
+            value.minute,
+            value.second,
+            value.microsecond // 1000,
+        )
+    return to_json(value)
+
+
+def _first(pair: tuple[Any, Record]) -> Any:
+    return pair[0]
+
+
+_ORDERINGS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+}
 
 
 def _norm(value: Any) -> Any:
