@@ -196,6 +196,19 @@ def emulate(
         world.stop()
 
 
+def _register_backfill() -> None:
+    from sync.cli_backfill import backfill
+
+    app.command(
+        "backfill",
+        help="First load: every contact and lead from both CRMs into the state store, linked"
+        " and scored; resumable.",
+    )(backfill)
+
+
+_register_backfill()
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the state database at $DATABASE_URL (default: ./var/leadloop.db)."""

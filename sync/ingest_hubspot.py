@@ -1,0 +1,413 @@
+"""The HubSpot streams: contacts with their form and page activity, and marketing e-mail events.
+
+## Contacts (cursor `hubspot.contacts`)
+
+Contacts changed since the cursor minus the lag are searched 200 a page, oldest first. For
+each page, in order:
+
+1. a short read transaction looks the page up (HubSpot id, then e-mail) and decides which
+   contacts have activity not stored yet: the form of the current `recent_conversion_*`
+   values is not among the stored dedupe keys, or `hs_analytics_last_url` is not the URL of
+   the lead's latest stored page view, or the lead is new and has either;
+2. outside any transaction, the property history of those contacts is read, 50 a call.
+   Contacts waiting for history are pooled across pages, so M contacts with new activity
+   cost ceil(M/50) calls however they fall on pages; a page waits (unstored) until its
+   contacts' history is in;
+3. one write transaction stores the page: leads created or updated (`ingest_merge`),
+   activities added (de-duplicated by key), unreadable records quarantined with the map's
+   error (the page goes on), and the cursor moved over the page.
+
+The cursor's value is the highest `lastmodifieddate` read; its boundary keys are the
+`<id>:<epoch ms>` of the records read within the lag window below it (at most
+`IngestOptions.window_keys`), so the lag re-read skips them without any work. Past that cap,
+or after the window, a re-read record is simply processed again: its activity is found
+stored, so it costs no history call, and its lead is unchanged.
+
+## E-mail events (cursor `hubspot.email_events`)
+
+Events created from the cursor minus the lag to now, of the types the map counts (OPEN,
+CLICK, STATUSCHANGE: one call per type when quiet), matched to leads by recipient address.
+The API answers newest first, so the cursor (the read's end) moves only with the last
+batch; an interrupted read is read again and de-duplicated by event id. Events of unknown
+recipients are counted and skipped: a contact created in the last minutes is stored by the
+contacts stream, and its events are read again within the lag window.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from connectors.hubspot import HubSpotConnector
+from connectors.hubspot.contacts import modified_ms
+from mappings.activities import ActivityClassifier
+from mappings.exceptions import RecordMappingError
+from mappings.model import Activity, Lead
+from state import Cursor, Repository, Store
+from sync.ingest_merge import merge
+from sync.ingest_types import (
+    EPOCH,
+    CallMeter,
+    Clock,
+    FieldMaps,
+    IngestOptions,
+    LeadLookup,
+    OnPage,
+    StreamCounts,
+    cursor_text,
+    parse_instant,
+    start_from,
+)
+from sync.lifecycle import first_seen
+
+CONTACTS = "hubspot.contacts"
+EMAIL_EVENTS = "hubspot.email_events"
+HISTORY_BATCH = 50
+EVENT_BATCH = 1000
+Record = dict[str, Any]
+History = dict[str, list[dict[str, Any]]]
+log = structlog.get_logger()
+
+
+def new_lead_key() -> str:
+    """A new lead's key: a random UUID in hex, never reused and never derived from a CRM."""
+    return uuid.uuid4().hex
+
+
+@dataclass
+class _Window:
+    """The `<id>:<ms>` keys read within the lag window, and the highest modification read."""
+
+    lag_ms: int
+    limit: int
+    top: int | None = None
+    seen: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, cursor: Cursor, options: IngestOptions) -> _Window:
+        lag_ms = int(options.lag.total_seconds() * 1000)
+        top = None if cursor.value is None else _ms(parse_instant(cursor.value))
+        seen = {}
+        for key in cursor.boundary_keys:
+            _, _, ms = key.rpartition(":")
+            if ms.isdigit():
+                seen[key] = int(ms)
+        return cls(lag_ms, options.window_keys, top, seen)
+
+    def is_new(self, key: str) -> bool:
+        return key not in self.seen
+
+    def add(self, keys: Iterable[tuple[str, int]]) -> None:
+        for key, ms in keys:
+            self.seen[key] = ms
+            if self.top is None or ms > self.top:
+                self.top = ms
+        if self.top is None:
+            return
+        floor = self.top - self.lag_ms
+        kept = sorted(((ms, key) for key, ms in self.seen.items() if ms >= floor), reverse=True)
+        self.seen = {key: ms for ms, key in kept[: self.limit]}
+
+    def cursor(self) -> Cursor:
+        if self.top is None:
+            return Cursor(CONTACTS)
+        value = cursor_text(EPOCH + timedelta(milliseconds=self.top))
+        return Cursor(CONTACTS, value, frozenset(self.seen))
+
+
+@dataclass
+class _Page:
+    records: list[Record]
+    cursor: Cursor
+    needs: set[str]
+
+
+def ingest_contacts(
+    store: Store,
+    hubspot: HubSpotConnector,
+    maps: FieldMaps,
+    clock: Clock,
+    options: IngestOptions | None = None,
+    on_page: OnPage | None = None,
+) -> StreamCounts:
+    """Read the contacts changed since the cursor into leads and activities; the counts."""
+    options = options or IngestOptions()
+    classifier = maps.hubspot.activities or ActivityClassifier()
+    spec = classifier.spec
+    history_properties = [spec.form_name_property, spec.form_date_property]
+    if spec.page_view_property is not None:
+        history_properties.append(spec.page_view_property)
+    properties = list(dict.fromkeys([*maps.hubspot.read_fields, *history_properties]))
+    with store.transaction() as repo:
+        cursor = repo.get_cursor(CONTACTS)
+    window = _Window.of(cursor, options)
+    start = start_from(cursor.value, options.lag, options.since)
+    counts = StreamCounts(CONTACTS)
+    meter = CallMeter(hubspot.usage)
+    job = _ContactJob(store, hubspot, maps, classifier, clock, counts, history_properties)
+
+    def page_done() -> None:
+        counts.api_calls = meter.calls()
+        if on_page is not None:
+            on_page(counts)
+
+    pages = hubspot.changed_contacts(start, properties, page_size=options.hubspot_page_size)
+    for page in pages:
+        counts.read += len(page)
+        keys = [(f"{record['id']}:{modified_ms(record)}", modified_ms(record)) for record in page]
+        fresh = [record for record, (key, _) in zip(page, keys, strict=True) if window.is_new(key)]
+        counts.skipped += len(page) - len(fresh)
+        window.add(keys)
+        job.queue(_Page(fresh, window.cursor(), set()))
+        job.fetch(complete_only=True)
+        job.flush(page_done)
+    job.fetch(complete_only=False)
+    job.flush(page_done)
+    counts.api_calls = meter.calls()
+    log.info("ingest.stream_done", stream=CONTACTS, **counts.totals())
+    return counts
+
+
+class _ContactJob:
+    """The pages read and not stored yet, and the contacts whose history they wait for."""
+
+    def __init__(
+        self,
+        store: Store,
+        hubspot: HubSpotConnector,
+        maps: FieldMaps,
+        classifier: ActivityClassifier,
+        clock: Clock,
+        counts: StreamCounts,
+        history_properties: list[str],
+    ) -> None:
+        self.store = store
+        self.hubspot = hubspot
+        self.maps = maps
+        self.classifier = classifier
+        self.clock = clock
+        self.counts = counts
+        self.history_properties = history_properties
+        self.pending: deque[_Page] = deque()
+        self.wanted: dict[str, None] = {}
+        self.fetched: dict[str, History] = {}
+
+    def queue(self, page: _Page) -> None:
+        if page.records:
+            with self.store.transaction() as repo:
+                page.needs = self._needing_history(repo, page.records)
+        for contact_id in page.needs:
+            if contact_id not in self.fetched:
+                self.wanted[contact_id] = None
+        self.pending.append(page)
+
+    def fetch(self, *, complete_only: bool) -> None:
+        """Read the history of the contacts waiting: full batches only, or all of them."""
+        count = len(self.wanted)
+        if complete_only:
+            count -= count % HISTORY_BATCH
+        if count <= 0:
+            return
+        ids = list(self.wanted)[:count]
+        found = self.hubspot.property_history(ids, self.history_properties)
+        for contact_id in ids:
+            self.fetched[contact_id] = found.get(contact_id, {})
+            del self.wanted[contact_id]
+
+    def flush(self, page_done: Callable[[], None]) -> None:
+        """Store the pages, in order, whose contacts' history is in."""
+        while self.pending and all(i in self.fetched for i in self.pending[0].needs):
+            page = self.pending.popleft()
+            self._store(page)
+            still_needed = set().union(*(p.needs for p in self.pending))
+            for contact_id in page.needs - still_needed:
+                self.fetched.pop(contact_id, None)
+            self.counts.pages += 1
+            page_done()
+
+    def _needing_history(self, repo: Repository, records: list[Record]) -> set[str]:
+        spec = self.classifier.spec
+        index = _lookup(repo, records)
+        current_forms: dict[str, list[str]] = {}
+        page_urls: dict[str, str] = {}
+        leads: dict[str, Lead | None] = {}
+        broken: set[str] = set()
+        for record in records:
+            contact_id = str(record["id"])
+            properties = record.get("properties") or {}
+            leads[contact_id] = _match(index, contact_id, properties.get("email"))
+            try:
+                now_form = self.classifier.contact_activities(
+                    {"id": contact_id, "properties": properties}, ""
+                )
+            except RecordMappingError:
+                now_form = []
+                broken.add(contact_id)  # its history is read; still unreadable: quarantined
+            current_forms[contact_id] = [a.dedupe_key for a in now_form]
+            url = properties.get(spec.page_view_property) if spec.page_view_property else None
+            if url:
+                page_urls[contact_id] = str(url)
+        known = repo.known_dedupe_keys(k for keys in current_forms.values() for k in keys)
+        with_url = [lead.key for i, lead in leads.items() if lead is not None and i in page_urls]
+        latest_url: dict[str, str | None] = {}
+        for key, activities in repo.activities_for_many(with_url).items():
+            views = [a for a in activities if a.kind == "page_view"]
+            latest_url[key] = views[-1].detail.url if views else None
+        needs: set[str] = set(broken)
+        for contact_id, lead in leads.items():
+            url = page_urls.get(contact_id)
+            forms = current_forms[contact_id]
+            if lead is None:
+                if forms or url:
+                    needs.add(contact_id)
+            elif any(k not in known for k in forms) or (url and latest_url.get(lead.key) != url):
+                needs.add(contact_id)
+        return needs
+
+    def _store(self, page: _Page) -> None:
+        counts, maps = self.counts, self.maps
+        with self.store.transaction() as repo:
+            now = self.clock()
+            index = _lookup(repo, page.records)
+            current: dict[str, Lead] = {}
+            activities: list[Activity] = []
+            for record in page.records:
+                contact_id = str(record["id"])
+                properties = record.get("properties") or {}
+                try:
+                    values = maps.hubspot.to_values(record)
+                    created_at = record.get("createdAt")
+                    created = parse_instant(created_at) if created_at else now
+                    found = _match(index, contact_id, properties.get("email"))
+                    if found is not None:
+                        found = current.get(found.key, found)
+                    lead = found or Lead(key=new_lead_key())
+                    contact: Record = {"id": contact_id, "properties": properties}
+                    if contact_id in page.needs:
+                        contact["propertiesWithHistory"] = self.fetched.get(contact_id, {})
+                        activities.extend(self.classifier.contact_activities(contact, lead.key))
+                except (RecordMappingError, ValueError) as exc:
+                    repo.quarantine(
+                        "hubspot", "ingest.contact", contact_id, record, "mapping", str(exc), now
+                    )
+                    counts.quarantined += 1
+                    log.warning(
+                        "ingest.quarantined", stream=CONTACTS, record=contact_id, error=str(exc)
+                    )
+                    continue
+                updated = merge(lead, values, "hubspot", maps, skip=frozenset())
+                times = first_seen(updated.times, created)
+                updated = dataclasses.replace(updated, hubspot_id=contact_id, times=times)
+                if found is None:
+                    counts.leads_created += 1
+                elif updated != found:
+                    counts.leads_updated += 1
+                current[updated.key] = updated
+                index.add(updated)
+            repo.save_leads(current.values())
+            counts.activities_added += repo.add_activities(activities)
+            repo.save_cursor(page.cursor)
+
+
+def _lookup(repo: Repository, records: list[Record]) -> LeadLookup:
+    ids = [str(record["id"]) for record in records]
+    emails = [
+        str(email) for record in records if (email := (record.get("properties") or {}).get("email"))
+    ]
+    return repo.find_leads(hubspot_ids=ids, emails=emails)
+
+
+def _match(index: LeadLookup, contact_id: str, email: Any) -> Lead | None:
+    """The lead of a contact: by HubSpot id, else by e-mail if that lead is not another
+    contact's."""
+    lead = index.lookup(hubspot_id=contact_id)
+    if lead is not None:
+        return lead
+    if email:
+        lead = index.lookup(email=str(email))
+        if lead is not None and lead.hubspot_id in (None, contact_id):
+            return lead
+    return None
+
+
+def _ms(instant: datetime) -> int:
+    return (instant - EPOCH) // timedelta(milliseconds=1)
+
+
+def ingest_email_events(
+    store: Store,
+    hubspot: HubSpotConnector,
+    maps: FieldMaps,
+    clock: Clock,
+    options: IngestOptions | None = None,
+    on_page: OnPage | None = None,
+) -> StreamCounts:
+    """Read the marketing e-mail events since the cursor into activities; the counts."""
+    options = options or IngestOptions()
+    classifier = maps.hubspot.activities or ActivityClassifier()
+    with store.transaction() as repo:
+        cursor = repo.get_cursor(EMAIL_EVENTS)
+    end = clock()
+    start = min(start_from(cursor.value, options.lag, options.since) or EPOCH, end)
+    counts = StreamCounts(EMAIL_EVENTS)
+    meter = CallMeter(hubspot.usage)
+    types = tuple(classifier.spec.email_events)
+    batch: list[Record] = []
+
+    def store_batch(final: bool) -> None:
+        with store.transaction() as repo:
+            _store_events(repo, classifier, batch, counts, clock())
+            if final:
+                repo.save_cursor(Cursor(EMAIL_EVENTS, cursor_text(end)))
+        batch.clear()
+        counts.pages += 1
+        counts.api_calls = meter.calls()
+        if on_page is not None:
+            on_page(counts)
+
+    for event in hubspot.email_events(start, end, event_types=types):
+        counts.read += 1
+        batch.append(event)
+        if len(batch) >= EVENT_BATCH:
+            store_batch(final=False)
+    store_batch(final=True)
+    counts.api_calls = meter.calls()
+    log.info("ingest.stream_done", stream=EMAIL_EVENTS, **counts.totals())
+    return counts
+
+
+def _store_events(
+    repo: Repository,
+    classifier: ActivityClassifier,
+    events: list[Record],
+    counts: StreamCounts,
+    now: datetime,
+) -> None:
+    recipients = [str(e["recipient"]) for e in events if e.get("recipient")]
+    index = repo.find_leads(emails=recipients)
+    activities: list[Activity] = []
+    for event in events:
+        recipient = event.get("recipient")
+        lead = index.lookup(email=str(recipient)) if recipient else None
+        if lead is None:
+            counts.unmatched += 1
+            continue
+        try:
+            activity = classifier.email_activity(event, lead.key)
+        except RecordMappingError as exc:
+            key = str(event.get("id") or "")
+            repo.quarantine("hubspot", "ingest.email_event", key, event, "mapping", str(exc), now)
+            counts.quarantined += 1
+            continue
+        if activity is None:
+            counts.skipped += 1
+        else:
+            activities.append(activity)
+    counts.activities_added += repo.add_activities(activities)
