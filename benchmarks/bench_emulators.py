@@ -13,11 +13,13 @@ GIL; `--same-process` runs them in this process instead. Last, one sequential ru
 through the official SDKs (hubspot-api-client, simple-salesforce), from this process, as the
 tests use them.
 
-Per route: calls/s and records/s (wall clock), latency p50/p95, errors, the CPU the emulator
-process used (100% = one core: the server is one thread under the GIL), the client's CPU,
-and the calls the emulator's own `Control.counters` saw. Loopback only; time-bounded.
+Per route (`--routes` picks some): calls/s and records/s (wall clock), latency p50/p95,
+errors, the CPU the emulators' process used (100% = one core: the server is one thread
+under the GIL) and per call, the client process's CPU, what the rest of the machine used
+meanwhile (figures taken beside other work are low), and the calls the emulators' own
+`Control.counters` saw. Loopback only; bounded in time and calls.
 Target (issue): >= 1,000 requests/s on the search and batch routes, 100,000 contacts in
-<= 500 MB.
+<= 500 MB. Figures: connectors/emulator/hubspot/NOTES.md, "Throughput and memory".
 """
 
 from __future__ import annotations
