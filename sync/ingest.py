@@ -5,14 +5,17 @@ reads from its cursor to the end and returns its `StreamCounts`; a page and the 
 it are stored in one transaction, so an interrupted stream continues where it stopped.
 Nothing here writes to a CRM.
 
-| stream                   | reads                                   | module              |
-|--------------------------|-----------------------------------------|---------------------|
-| `hubspot.contacts`       | contacts, form and page-view history    | `ingest_hubspot`    |
-| `hubspot.email_events`   | OPEN, CLICK, STATUSCHANGE e-mail events | `ingest_hubspot`    |
-| `salesforce.Lead`        | Leads (deleted and merged ones too)     | `ingest_salesforce` |
-| `salesforce.Task`        | completed calls and e-mails             | `ingest_salesforce` |
-| `salesforce.Event`       | meetings                                | `ingest_salesforce` |
-| `salesforce.Opportunity` | won and lost deals                      | `ingest_salesforce` |
+| stream                   | reads                                   | module                    |
+|--------------------------|-----------------------------------------|---------------------------|
+| `hubspot.contacts`       | contacts, form and page-view history    | `ingest_hubspot`          |
+| `hubspot.email_events`   | OPEN, CLICK, STATUSCHANGE e-mail events | `ingest_email`            |
+| `salesforce.Lead`        | Leads (deleted and merged ones too)     | `ingest_salesforce_leads` |
+| `salesforce.Task`        | completed calls and e-mails             | `ingest_salesforce`       |
+| `salesforce.Event`       | meetings                                | `ingest_salesforce`       |
+| `salesforce.Opportunity` | won and lost deals                      | `ingest_salesforce`       |
+
+Shared: `ingest_types` (options, counts, cursor format), `ingest_merge` (the conflict rule),
+`ingest_stages` (following sales' stage), `ingest_soql` (the Salesforce read loop).
 
 `ingest_all` runs them in this order: contacts before the e-mail events matched to them,
 Leads before the activities and deals that point at them.
@@ -23,18 +26,18 @@ from __future__ import annotations
 from connectors.hubspot import HubSpotConnector
 from connectors.salesforce import SalesforceConnector
 from state import Store
-from sync.ingest_hubspot import CONTACTS, EMAIL_EVENTS, ingest_contacts, ingest_email_events
+from sync.ingest_email import EMAIL_EVENTS, ingest_email_events
+from sync.ingest_hubspot import CONTACTS, ingest_contacts
 from sync.ingest_merge import merge
 from sync.ingest_salesforce import (
     EVENTS,
-    LEADS,
     OPPORTUNITIES,
     TASKS,
     ingest_events,
-    ingest_leads,
     ingest_opportunities,
     ingest_tasks,
 )
+from sync.ingest_salesforce_leads import LEADS, ingest_leads
 from sync.ingest_types import (
     DEFAULT_LAG,
     Clock,

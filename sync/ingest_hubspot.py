@@ -1,4 +1,5 @@
-"""The HubSpot streams: contacts with their form and page activity, and marketing e-mail events.
+"""The HubSpot contacts stream: contacts with their form and page activity (e-mail events:
+`sync.ingest_email`).
 
 ## Contacts (cursor `hubspot.contacts`)
 
@@ -22,21 +23,11 @@ The cursor's value is the highest `lastmodifieddate` read; its boundary keys are
 `IngestOptions.window_keys`), so the lag re-read skips them without any work. Past that cap,
 or after the window, a re-read record is simply processed again: its activity is found
 stored, so it costs no history call, and its lead is unchanged.
-
-## E-mail events (cursor `hubspot.email_events`)
-
-Events created from the cursor minus the lag to now, of the types the map counts (OPEN,
-CLICK, STATUSCHANGE: one call per type when quiet), matched to leads by recipient address.
-The API answers newest first, so the cursor (the read's end) moves only with the last
-batch; an interrupted read is read again and de-duplicated by event id. Events of unknown
-recipients are counted and skipped: a contact created in the last minutes is stored by the
-contacts stream, and its events are read again within the lag window.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -62,23 +53,17 @@ from sync.ingest_types import (
     OnPage,
     StreamCounts,
     cursor_text,
+    new_lead_key,
     parse_instant,
     start_from,
 )
 from sync.lifecycle import first_seen
 
 CONTACTS = "hubspot.contacts"
-EMAIL_EVENTS = "hubspot.email_events"
 HISTORY_BATCH = 50
-EVENT_BATCH = 1000
 Record = dict[str, Any]
 History = dict[str, list[dict[str, Any]]]
 log = structlog.get_logger()
-
-
-def new_lead_key() -> str:
-    """A new lead's key: a random UUID in hex, never reused and never derived from a CRM."""
-    return uuid.uuid4().hex
 
 
 @dataclass
@@ -339,75 +324,3 @@ def _match(index: LeadLookup, contact_id: str, email: Any) -> Lead | None:
 
 def _ms(instant: datetime) -> int:
     return (instant - EPOCH) // timedelta(milliseconds=1)
-
-
-def ingest_email_events(
-    store: Store,
-    hubspot: HubSpotConnector,
-    maps: FieldMaps,
-    clock: Clock,
-    options: IngestOptions | None = None,
-    on_page: OnPage | None = None,
-) -> StreamCounts:
-    """Read the marketing e-mail events since the cursor into activities; the counts."""
-    options = options or IngestOptions()
-    classifier = maps.hubspot.activities or ActivityClassifier()
-    with store.transaction() as repo:
-        cursor = repo.get_cursor(EMAIL_EVENTS)
-    end = clock()
-    start = min(start_from(cursor.value, options.lag, options.since) or EPOCH, end)
-    counts = StreamCounts(EMAIL_EVENTS)
-    meter = CallMeter(hubspot.usage)
-    types = tuple(classifier.spec.email_events)
-    batch: list[Record] = []
-
-    def store_batch(final: bool) -> None:
-        with store.transaction() as repo:
-            _store_events(repo, classifier, batch, counts, clock())
-            if final:
-                repo.save_cursor(Cursor(EMAIL_EVENTS, cursor_text(end)))
-        batch.clear()
-        counts.pages += 1
-        counts.api_calls = meter.calls()
-        if on_page is not None:
-            on_page(counts)
-
-    for event in hubspot.email_events(start, end, event_types=types):
-        counts.read += 1
-        batch.append(event)
-        if len(batch) >= EVENT_BATCH:
-            store_batch(final=False)
-    store_batch(final=True)
-    counts.api_calls = meter.calls()
-    log.info("ingest.stream_done", stream=EMAIL_EVENTS, **counts.totals())
-    return counts
-
-
-def _store_events(
-    repo: Repository,
-    classifier: ActivityClassifier,
-    events: list[Record],
-    counts: StreamCounts,
-    now: datetime,
-) -> None:
-    recipients = [str(e["recipient"]) for e in events if e.get("recipient")]
-    index = repo.find_leads(emails=recipients)
-    activities: list[Activity] = []
-    for event in events:
-        recipient = event.get("recipient")
-        lead = index.lookup(email=str(recipient)) if recipient else None
-        if lead is None:
-            counts.unmatched += 1
-            continue
-        try:
-            activity = classifier.email_activity(event, lead.key)
-        except RecordMappingError as exc:
-            key = str(event.get("id") or "")
-            repo.quarantine("hubspot", "ingest.email_event", key, event, "mapping", str(exc), now)
-            counts.quarantined += 1
-            continue
-        if activity is None:
-            counts.skipped += 1
-        else:
-            activities.append(activity)
-    counts.activities_added += repo.add_activities(activities)

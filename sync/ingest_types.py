@@ -8,6 +8,7 @@ milliseconds) and what the cursors hold.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -144,6 +145,11 @@ class FieldMaps:
         """The canonical fields the `system` map reads."""
         field_map = self.hubspot if system == "hubspot" else self.salesforce
         return frozenset(f.canonical.name for f in field_map.fields if f.reads)
+
+
+def new_lead_key() -> str:
+    """A new lead's key: a random UUID in hex, never reused and never derived from a CRM."""
+    return uuid.uuid4().hex
 
 
 def cursor_text(instant: datetime) -> str:

@@ -24,7 +24,8 @@ from sync.ingest import (
     ingest_opportunities,
     ingest_tasks,
 )
-from sync.ingest_types import FieldMaps, cursor_text
+from sync.ingest_stages import follow_sales, path_to
+from sync.ingest_types import FieldMaps, cursor_text, parse_instant, start_from
 from tests.sync.conftest import Crm
 
 SEARCH = "POST /crm/v3/objects/contacts/search"
@@ -581,3 +582,58 @@ class TestSalesActivity:
         assert (winner.stage, winner.times.closed_at) == ("won", closed_at)
         assert winner.outcome is not None and winner.outcome.amount == 1_200_000
         assert by_salesforce_id(store, lost).stage == "lost"
+
+
+class TestRules:
+    """The pure parts: cursor format, where a read starts, the stage chains."""
+
+    def test_cursor_text_is_utc_with_milliseconds(self) -> None:
+        """Every stream writes its instants in one sortable form."""
+        from datetime import UTC, timezone
+
+        tokyo = timezone(timedelta(hours=9))
+        at = datetime(2026, 1, 9, 10, 0, 0, 123456, tzinfo=tokyo)
+        assert cursor_text(at) == "2026-01-09T01:00:00.123Z"
+        assert parse_instant("2026-01-09T01:00:00.123+0000") == datetime(
+            2026, 1, 9, 1, 0, 0, 123000, tzinfo=UTC
+        )
+        assert parse_instant("1767920400123") == parse_instant("2026-01-09T01:00:00.123Z")
+
+    def test_a_read_starts_at_the_cursor_minus_the_lag_but_not_before_since(self) -> None:
+        """`since` bounds a stream without a cursor, or with an older one."""
+        from datetime import UTC
+
+        since = datetime(2026, 1, 1, tzinfo=UTC)
+        assert start_from(None, HOUR, None) is None
+        assert start_from(None, HOUR, since) == since
+        assert start_from("2025-06-01T00:00:00.000Z", HOUR, since) == since
+        assert start_from("2026-01-05T01:00:00.000Z", HOUR, since) == datetime(
+            2026, 1, 5, tzinfo=UTC
+        )
+
+    def test_sales_stages_are_reached_by_allowed_moves_never_through_mql(self) -> None:
+        """A converted MQL passes SQL; a recycled lead cannot jump to a deal; a won lead
+        stays won."""
+        assert path_to("mql", "opportunity") == ["sql", "opportunity"]
+        assert path_to("sql", "recycled") == ["recycled"]
+        assert path_to("recycled", "opportunity") is None
+        assert path_to("won", "recycled") is None
+        assert path_to("lost", "lost") == []
+
+    def test_a_lead_requalified_after_sales_last_changed_it_keeps_its_stage(self) -> None:
+        """A Salesforce status older than leadloop's MQL is stale, and ignored."""
+        from datetime import UTC
+
+        at = datetime(2026, 1, 9, tzinfo=UTC)
+        lead = Lead(key="k", stage="mql")
+        lead = dataclasses.replace(
+            lead, times=dataclasses.replace(lead.times, mql_at=at, handed_off_at=None)
+        )
+        kept, changes = follow_sales(
+            lead, "recycled", "予算", handed_off_at=at - HOUR, changed_at=at - MINUTE, record="x"
+        )
+        assert (kept.stage, changes) == ("mql", [])
+        moved, [change] = follow_sales(
+            lead, "recycled", "予算", handed_off_at=at - HOUR, changed_at=at + MINUTE, record="x"
+        )
+        assert (moved.stage, moved.stage_reason, change.reasons) == ("recycled", "予算", ("予算",))
