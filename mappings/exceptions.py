@@ -11,24 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mappings.pydantic_errors import FileProblem
+
 
 class MappingError(Exception):
     """Base of the errors raised by `mappings`."""
 
 
-@dataclass(frozen=True, slots=True)
-class MapProblem:
-    """One thing wrong in a field-map file: where it is and what is allowed instead."""
-
-    line: int | None
-    key_path: str
-    message: str
-
-    def render(self, file: Path) -> str:
-        """`file:line: key.path: message`, the form config errors take."""
-        where = f"{file}:{self.line}" if self.line is not None else str(file)
-        key = f" {self.key_path}:" if self.key_path else ""
-        return f"{where}:{key} {self.message}"
+MapProblem = FileProblem
+"""One thing wrong in a field-map file: where it is and what is allowed instead."""
 
 
 class FieldMapError(MappingError):

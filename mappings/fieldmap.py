@@ -39,7 +39,7 @@ from mappings.exceptions import (
     ValueProblem,
 )
 from mappings.model import Lead
-from mappings.pydantic_errors import describe
+from mappings.pydantic_errors import file_problems
 from mappings.yaml_lines import YamlError, load_yaml_with_lines
 
 DEFAULT_MAPS: dict[System, Path] = {
@@ -191,7 +191,7 @@ def load_field_map(path: Path) -> FieldMap:
     try:
         spec = FieldMapFile.model_validate(data)
     except ValidationError as exc:
-        raise FieldMapError(path, _problems(exc, data, lines)) from None
+        raise FieldMapError(path, file_problems(FieldMapFile, exc, data, lines)) from None
     field_map = FieldMap(spec, lines=lines)
     problems = field_map.check()
     if problems:
@@ -202,33 +202,6 @@ def load_field_map(path: Path) -> FieldMap:
 def load_default_field_map(system: System) -> FieldMap:
     """The field map shipped with leadloop for `system`."""
     return load_field_map(DEFAULT_MAPS[system])
-
-
-def _problems(exc: ValidationError, data: Any, lines: Mapping[KeyPath, int]) -> list[MapProblem]:
-    by_key: dict[KeyPath, list[str]] = {}
-    for error in exc.errors(include_url=False):
-        loc, message = describe(FieldMapFile, data, error)
-        messages = by_key.setdefault(loc, [])
-        if message not in messages:
-            messages.append(message)
-    problems = [
-        MapProblem(
-            _nearest_line(loc, lines),
-            ".".join(str(part) for part in loc),
-            messages[0]
-            if len(messages) == 1
-            else "matches none of the allowed forms: " + "; or ".join(messages),
-        )
-        for loc, messages in by_key.items()
-    ]
-    return sorted(problems, key=lambda problem: problem.line or 0)
-
-
-def _nearest_line(loc: KeyPath, lines: Mapping[KeyPath, int]) -> int | None:
-    for end in range(len(loc), 0, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return None
 
 
 __all__ = [

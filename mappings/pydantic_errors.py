@@ -3,12 +3,64 @@
 from __future__ import annotations
 
 import types
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """One thing wrong in a YAML file a user edits: where it is and what is allowed."""
+
+    line: int | None
+    key_path: str
+    message: str
+
+    def render(self, file: Path) -> str:
+        """`file:line: key.path: message`."""
+        where = f"{file}:{self.line}" if self.line is not None else str(file)
+        key = f" {self.key_path}:" if self.key_path else ""
+        return f"{where}:{key} {self.message}"
+
+
+def file_problems(
+    root: type[BaseModel], exc: ValidationError, data: Any, lines: Mapping[Loc, int]
+) -> list[FileProblem]:
+    """Every validation error of `data` against `root`, one per key, in line order.
+
+    A value that fits none of a union's forms gets one problem listing what each form wanted.
+    """
+    by_key: dict[Loc, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        loc, message = describe(root, data, error)
+        messages = by_key.setdefault(loc, [])
+        if message not in messages:
+            messages.append(message)
+    problems = [
+        FileProblem(
+            nearest_line(loc, lines),
+            ".".join(str(part) for part in loc),
+            messages[0]
+            if len(messages) == 1
+            else "matches none of the allowed forms: " + "; or ".join(messages),
+        )
+        for loc, messages in by_key.items()
+    ]
+    return sorted(problems, key=lambda problem: problem.line or 0)
+
+
+def nearest_line(loc: Loc, lines: Mapping[Loc, int]) -> int | None:
+    """The line of `loc`, or of its nearest parent that has one."""
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
 
 
 def describe(root: type[BaseModel], data: Any, error: ErrorDetails) -> tuple[Loc, str]:

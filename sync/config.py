@@ -10,7 +10,7 @@ import re
 from datetime import date, time, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -25,7 +25,7 @@ from pydantic import (
 
 from mappings.fieldmap import DEFAULT_MAPS, System
 from mappings.model import AXIS_VALUES, ActivityKind, Axis, FitField
-from mappings.pydantic_errors import describe
+from mappings.pydantic_errors import file_problems, nearest_line
 from mappings.yaml_lines import YamlError, load_yaml_with_lines
 from sync.calendar import BusinessCalendar, Duration, parse_duration
 from sync.exceptions import ConfigError, ConfigProblem
@@ -444,7 +444,7 @@ def load_config(path: Path) -> Config:
     try:
         config = Config.model_validate(data).relative_to(path.parent)
     except ValidationError as exc:
-        raise ConfigError(path, _problems(exc, data, lines)) from None
+        raise ConfigError(path, file_problems(Config, exc, data, lines)) from None
     missing = _missing_field_maps(config, lines)
     if missing:
         raise ConfigError(path, missing)
@@ -460,7 +460,7 @@ def _missing_field_maps(
     }
     return [
         ConfigProblem(
-            _nearest_line(("field_maps", system), lines),
+            nearest_line(("field_maps", system), lines),
             f"field_maps.{system}",
             f"no such file: {path}; give the path of a field-map file (relative paths start"
             f" at the folder of this file), or remove the key to use the shipped map",
@@ -468,34 +468,3 @@ def _missing_field_maps(
         for system, path in given.items()
         if path is not None and not path.is_file()
     ]
-
-
-def _problems(
-    exc: ValidationError, data: Any, lines: dict[tuple[str | int, ...], int]
-) -> list[ConfigProblem]:
-    by_key: dict[tuple[str | int, ...], list[str]] = {}
-    for error in exc.errors(include_url=False):
-        loc, message = describe(Config, data, error)
-        messages = by_key.setdefault(loc, [])
-        if message not in messages:
-            messages.append(message)
-    problems = [
-        ConfigProblem(
-            _nearest_line(loc, lines),
-            ".".join(str(part) for part in loc),
-            messages[0]
-            if len(messages) == 1
-            else "matches none of the allowed forms: " + "; or ".join(messages),
-        )
-        for loc, messages in by_key.items()
-    ]
-    return sorted(problems, key=lambda problem: problem.line or 0)
-
-
-def _nearest_line(
-    loc: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]
-) -> int | None:
-    for end in range(len(loc), 0, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return None

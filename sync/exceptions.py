@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+from mappings.pydantic_errors import FileProblem
 
 
 class LeadloopError(Exception):
     """Base of every error leadloop raises on purpose."""
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigProblem:
-    """One thing wrong in a configuration file."""
-
-    line: int | None
-    key_path: str
-    message: str
-
-    def render(self, file: Path) -> str:
-        where = f"{file}:{self.line}" if self.line is not None else str(file)
-        key = f" {self.key_path}:" if self.key_path else ""
-        return f"{where}:{key} {self.message}"
+ConfigProblem = FileProblem
+"""One thing wrong in a configuration file."""
 
 
 class ConfigError(LeadloopError):
