@@ -11,12 +11,13 @@ against the batch minimum, the wall time, and the child's peak RSS
 (`resource.getrusage(RUSAGE_SELF).ru_maxrss`, and the kernel's VmHWM). Then ten minutes
 pass, 10,000 contacts (or all, if fewer) are edited, one in ten with a new form, and the
 child runs one ingest cycle:
-its HubSpot calls against ceil(N/200) searches + ceil(M/50) history reads (+ one e-mail
-event call per type).
+its HubSpot calls against ceil(N/200) searches + ceil(M/50) history reads + the e-mail
+events probe (and one call per type when the re-read lag window holds events).
 
 Batch minimum: ceil(N/200) searches, ceil(M/50) history reads (M: contacts with a form or a
-page view), ceil(E_t/1000) e-mail event pages per type (at least one each), ceil(R/2000)
-SOQL pages per sObject (at least one each), ceil(C/200) lead queries for C closed deals.
+page view), one e-mail events probe and ceil(E_t/1000) pages per type (at least one each),
+ceil(R/2000) SOQL pages per sObject (at least one each), ceil(C/200) lead queries for C
+closed deals.
 Targets (issue): HubSpot calls within 1.1x of the minimum; peak RSS of the backfill for
 100,000 contacts under 400 MB, growing less than 1.5x from 10,000 to 100,000.
 """
@@ -39,6 +40,7 @@ from typing import Any
 from connectors.emulator.load import load
 from connectors.emulator.runtime import Emulators, start_emulators
 from connectors.emulator.seed import Population, generate
+from sync.ingest_types import DEFAULT_LAG
 
 NOW = datetime(2026, 3, 2, 1, tzinfo=UTC)
 CHUNK = 5_000  # people generated at a time, with e-mail addresses made unique per chunk
@@ -110,9 +112,8 @@ def minimum(seeded: dict[str, int]) -> dict[str, int]:
     hubspot = {
         "contacts.search": math.ceil(seeded["contacts"] / 200),
         "contacts.batch_read_history": math.ceil(seeded["with_activity"] / 50),
-        "email.events": sum(
-            max(1, math.ceil(seeded[t] / 1000)) for t in ("OPEN", "CLICK", "STATUSCHANGE")
-        ),
+        "email.events": 1  # the probe: does the window hold any event at all?
+        + sum(max(1, math.ceil(seeded[t] / 1000)) for t in ("OPEN", "CLICK", "STATUSCHANGE")),
     }
     soql = sum(max(1, math.ceil(seeded[s] / 2000)) for s in ("Lead", "Task", "Event"))
     soql += max(1, math.ceil(seeded["Opportunity"] / 2000)) + math.ceil(seeded["closed"] / 200)
@@ -203,7 +204,11 @@ def bench(count: int) -> dict[str, Any]:
         parent.send(info)
         result = parent.recv()
         routes = world.counters()
+        ended = world.clock.now()
         changed, with_form = change(world, min(count, INCREMENTAL))
+        # The cycle re-reads the lag window before the backfill's end: e-mail events there
+        # cost one call per type after the probe.
+        relooked = any(e.created >= ended - DEFAULT_LAG for e in world.hubspot.events)
         parent.send(world.clock.now().isoformat())
         cycle = parent.recv()
         process.join()
@@ -239,7 +244,7 @@ def bench(count: int) -> dict[str, Any]:
             "minimum": {
                 "contacts.search": math.ceil(changed / 200),
                 "contacts.batch_read_history": math.ceil(with_form / 50),
-                "email.events": 3,
+                "email.events": 1 + (3 if relooked else 0),
             },
             "contacts": cycle["contacts"],
         },

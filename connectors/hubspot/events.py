@@ -7,9 +7,11 @@ contacts `ApiClient` (see `Transport.get`).
 One stream per event type, `limit` at the API's maximum of 1000, `offset`/`hasMore` paging:
 the API filters by one `eventType` at a time, and an unfiltered stream would also carry
 every SENT, PROCESSED and DELIVERED event (several per e-mail sent, many times the opens
-and clicks), so for any real send volume per-type streams cost fewer pages; a quiet window
-costs one call per type. `endTimestamp` pins the result set, so events arriving while it is
-paged (newest first) cannot shift it.
+and clicks), so for any real send volume per-type streams cost fewer pages. Before reading
+several types, one unfiltered call of `limit=1` asks whether the window holds any event at
+all: a quiet window (the usual case for a 30-second cycle) costs that one call, not one per
+type. `endTimestamp` pins the result set, so events arriving while it is paged (newest
+first) cannot shift it.
 """
 
 from __future__ import annotations
@@ -40,8 +42,18 @@ class EmailEventReader:
         if end < start:
             raise ValueError("end must not be before start")
         window = [("startTimestamp", epoch_ms(start)), ("endTimestamp", epoch_ms(end))]
-        for event_type in dict.fromkeys(event_types):
+        types = list(dict.fromkeys(event_types))
+        if len(types) > 1 and not self._any_event(window):
+            return
+        for event_type in types:
             yield from self._stream([*window, ("eventType", event_type)])
+
+    def _any_event(self, window: list[tuple[str, Any]]) -> bool:
+        params = [*window, ("limit", 1)]
+        answer = self.transport.call(
+            "email.events", partial(self.transport.get, EVENTS_PATH, params)
+        )
+        return bool((answer.body or {}).get("events"))
 
     def _stream(self, query: list[tuple[str, Any]]) -> Iterator[dict[str, Any]]:
         offset: str | None = None

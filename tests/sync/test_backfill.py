@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,8 @@ class TestBackfill:
         self, demo: Crm, store: Store, shipped: Config
     ) -> None:
         """ceil(N/200) searches and ceil(M/50) history reads, M the contacts with a form or a
-        page view; a second run costs one search, no history, one query per sObject."""
+        page view. A run once the re-read lag window holds no event costs one call per
+        stream: one search, one e-mail events probe, one query per sObject."""
         world = demo.world
         with_activity = sum(
             1
@@ -149,9 +151,15 @@ class TestBackfill:
         after = demo.routes()
         assert after[SEARCH] - before.get(SEARCH, 0) == hubspot["contacts.search"]
 
-        again = run(demo, store, shipped)
+        later = demo.now() + timedelta(minutes=10)
 
-        assert again.api_calls["hubspot"] == {"contacts.search": 1, "email.events": 3}
+        def run_later() -> BackfillReport:
+            return backfill(store, demo.hubspot, demo.salesforce, shipped, lambda: later)
+
+        run_later()  # re-reads the lag window: the events of the five minutes before `now`
+        again = run_later()
+
+        assert again.api_calls["hubspot"] == {"contacts.search": 1, "email.events": 1}
         assert again.api_calls["salesforce"] == {"query": 4}
         assert all(s.leads_created == s.activities_added == 0 for s in again.streams)
 
