@@ -88,8 +88,9 @@ class SalesforceConnector:
         return self._reader.users(ids)
 
     def describe(self, sobject: str) -> dict[str, Any]:
-        """The sObject's fields: name, type, length, picklistValues, externalId, nillable,
-        createable, updateable."""
+        """The sObject's fields with their type, length, picklist values and rules
+        (`connectors.salesforce.reads.DESCRIBED`: external ID, unique, nillable, createable,
+        updateable, defaulted on create, and for lookups the relationship and its targets)."""
         return self._reader.describe(sobject)
 
     # writes -------------------------------------------------------------------------------

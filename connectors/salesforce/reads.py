@@ -18,14 +18,21 @@ USERS_PER_QUERY = 200
 """Ids per `IN (...)` list: 200 quoted Ids keep the GET URL well under its 16,384 bytes."""
 DESCRIBED = (
     "name",
+    "label",
     "type",
     "length",
     "picklistValues",
+    "restrictedPicklist",
     "externalId",
+    "unique",
     "nillable",
     "createable",
     "updateable",
+    "defaultedOnCreate",
+    "relationshipName",
+    "referenceTo",
 )
+"""The describe keys kept per field: enough to check a field map against the org."""
 
 
 def plain(value: Any) -> Any:
@@ -113,8 +120,8 @@ class Reader:
         return found
 
     def describe(self, sobject: str) -> dict[str, Any]:
-        """`{"name", "label", "fields": [{name, type, length, picklistValues, externalId,
-        nillable, createable, updateable}]}` from the sObject describe."""
+        """`{"name", "label", "fields": [{key: value for key in DESCRIBED}]}` from the
+        sObject describe."""
         path = f"sobjects/{name(sobject)}/describe"
         raw = self._session.call("describe", lambda sf: sf.restful(path))
         body = plain(raw) if isinstance(raw, dict) else {}

@@ -123,14 +123,22 @@ class TestChanged:
         assert [p["value"] for p in status["picklistValues"]][-2:] == ["Recycled", "Disqualified"]
         assert set(status) == {
             "name",
+            "label",
             "type",
             "length",
             "picklistValues",
+            "restrictedPicklist",
             "externalId",
+            "unique",
             "nillable",
             "createable",
             "updateable",
+            "defaultedOnCreate",
+            "relationshipName",
+            "referenceTo",
         }
+        owner = fields["OwnerId"]
+        assert (owner["relationshipName"], owner["referenceTo"]) == ("Owner", ["User"])
 
 
 class TestSessions:
