@@ -73,8 +73,9 @@ class HistoryQueries(Queries):
         error and without harming the transaction.
         """
         rows: dict[str, dict[str, Any]] = {}
+        stored_at = self._clock()
         for activity in activities:
-            columns = _activity_columns(activity)
+            columns = {**_activity_columns(activity), "stored_at": stored_at}
             rows.setdefault(columns["dedupe_key"], columns)
         return sum(
             self._insert_ignoring_conflicts(ActivityRow, batch, ["dedupe_key"])

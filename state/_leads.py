@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import fields
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -25,8 +26,8 @@ from mappings.model import (
     normalize_email,
 )
 from state._base import BATCH_SIZE, Queries, as_literal, chunks
-from state._types import require_aware_columns
-from state.tables import LeadRow
+from state._types import require_aware, require_aware_columns
+from state.tables import ActivityRow, LeadRow
 
 # Column names follow the model's field names; reading a row fails if the model gained a
 # field without a column, and tests/state check that every field has one.
@@ -232,6 +233,30 @@ class LeadQueries(Queries):
                 if self._session.is_modified(row):
                     row.updated_at = now
         self._session.flush()
+
+    def leads_by_key(self, keys: Iterable[str]) -> dict[str, Lead]:
+        """The stored leads with these keys (missing keys are left out), 500 a query."""
+        found: dict[str, Lead] = {}
+        for batch in chunks(sorted(set(keys))):
+            for row in self._session.exec(select(LeadRow).where(col(LeadRow.key).in_(batch))):
+                found[row.key] = to_lead(row)
+        return found
+
+    def leads_changed_since(self, since: datetime | None) -> list[str]:
+        """Keys of the leads whose row changed after `since` (every lead for None)."""
+        statement = select(LeadRow.key)
+        if since is not None:
+            statement = statement.where(col(LeadRow.updated_at) > require_aware(since, "since"))
+        return sorted(self._session.exec(statement))
+
+    def leads_touched_since(self, since: datetime | None) -> list[str]:
+        """Keys of the leads whose row changed, or that gained an activity, after `since`."""
+        keys = set(self.leads_changed_since(since))
+        statement = select(ActivityRow.lead_key).distinct()
+        if since is not None:
+            statement = statement.where(col(ActivityRow.stored_at) > require_aware(since, "since"))
+        keys.update(self._session.exec(statement))
+        return sorted(keys)
 
     def leads(self, stage: Stage | None = None) -> Iterator[Lead]:
         """All leads, or those at one stage, by key; read in pages, so safe to write while

@@ -123,6 +123,24 @@ class OutboxQueries(Queries):
         if result.rowcount == 0:
             raise NotFoundError("outbox item", id)
 
+    def last_payloads(
+        self, target: OutboxTarget, operation: str, lead_keys: Iterable[str]
+    ) -> dict[str, Mapping[str, Any]]:
+        """The payload of the latest item queued for each of these leads (done or not), by
+        lead key; leads with none are left out."""
+        found: dict[str, tuple[int, Mapping[str, Any]]] = {}
+        for batch in chunks(sorted(set(lead_keys))):
+            statement = select(OutboxRow.id, OutboxRow.lead_key, OutboxRow.payload).where(
+                col(OutboxRow.target) == target,
+                col(OutboxRow.operation) == operation,
+                col(OutboxRow.lead_key).in_(batch),
+            )
+            for id, lead_key, payload in self._session.exec(statement):
+                assert id is not None
+                if lead_key not in found or found[lead_key][0] < id:
+                    found[lead_key] = (id, payload)
+        return {key: payload for key, (_, payload) in found.items()}
+
     def outbox_item(self, id: int) -> OutboxItem | None:
         """One outbox item by id, done or not, or None."""
         row = self._session.get(OutboxRow, id)

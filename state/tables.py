@@ -85,7 +85,7 @@ class LeadRow(Table, table=True):
     # Salesforce's Opportunity.Amount is currency(16, 2): 18 digits, 2 after the point.
     outcome_amount: Decimal | None = Field(default=None, max_digits=18, decimal_places=2)
     created_at: datetime = Field(sa_type=UtcDateTime)
-    updated_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime, index=True)
 
 
 class ActivityRow(Table, table=True):
@@ -102,6 +102,8 @@ class ActivityRow(Table, table=True):
     name: str | None = None
     campaign: str | None = None
     dedupe_key: str = Field(unique=True)
+    stored_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+    """When leadloop stored it (its clock); None for rows stored before migration 0002."""
 
 
 class StageChangeRow(Table, table=True):

@@ -13,7 +13,7 @@ from mappings.model import STAGES, Lead, LeadTimes, Outcome
 from state import Store
 from state._leads import lead_columns
 from state.tables import LeadRow
-from tests.state.support import FakeClock, full_lead, unset_fields
+from tests.state.support import FakeClock, activity, full_lead, unset_fields
 
 
 class TestRoundTrip:
@@ -227,3 +227,39 @@ class TestFindLeads:
         assert key(salesforce_id="00Qb") == "b"
         assert key(hubspot_id="999", email="SHARED@example.co.jp") == "c"
         assert key(hubspot_id="999", email="nobody@example.co.jp") is None
+
+
+class TestChangeTracking:
+    def test_changed_since_lists_leads_whose_row_changed_later(
+        self, store: Store, clock: FakeClock
+    ) -> None:
+        """A lead saved again unchanged does not count as changed; a real change does."""
+        with store.transaction() as repo:
+            repo.save_leads([full_lead("lead-1"), full_lead("lead-2", hubspot_id="h2")])
+        mark = clock()
+        clock.advance(timedelta(minutes=1))
+        with store.transaction() as repo:
+            repo.save_lead(full_lead("lead-1"))  # the same values: no change
+            repo.save_lead(full_lead("lead-2", hubspot_id="h2", first_name="花子"))
+
+        with store.transaction() as repo:
+            assert repo.leads_changed_since(mark) == ["lead-2"]
+            assert repo.leads_changed_since(None) == ["lead-1", "lead-2"]
+            assert repo.leads_changed_since(clock()) == []
+
+    def test_touched_since_adds_leads_that_gained_an_activity(
+        self, store: Store, clock: FakeClock
+    ) -> None:
+        """An activity stored after the mark touches its lead; a duplicate does not."""
+        with store.transaction() as repo:
+            repo.save_leads([full_lead("lead-1"), full_lead("lead-2", hubspot_id="h2")])
+            repo.add_activities([activity("a", 0, "lead-1")])
+        mark = clock()
+        clock.advance(timedelta(minutes=1))
+        with store.transaction() as repo:
+            repo.add_activities([activity("a", 0, "lead-1")])
+            assert repo.leads_touched_since(mark) == []
+            repo.add_activities([activity("b", 1, "lead-2")])
+            assert repo.leads_touched_since(mark) == ["lead-2"]
+            found = repo.leads_by_key(["lead-2", "missing"])
+        assert list(found) == ["lead-2"] and found["lead-2"].hubspot_id == "h2"
