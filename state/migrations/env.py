@@ -8,6 +8,7 @@ SQLite gets batch mode (copy-and-move), since its ALTER TABLE can do little.
 
 from __future__ import annotations
 
+import logging
 from logging.config import fileConfig
 from typing import Any, Literal
 
@@ -67,8 +68,9 @@ def run_online() -> None:
     if connection is not None:
         run_on(connection)
         return
-    if config.config_file_name is not None:
-        fileConfig(config.config_file_name)
+    if config.config_file_name is not None and not logging.getLogger().handlers:
+        # Only for the alembic command line: a process that set up its logging keeps it.
+        fileConfig(config.config_file_name, disable_existing_loggers=False)
     engine = create_engine_for(config.get_main_option("sqlalchemy.url") or database_url())
     try:
         with engine.begin() as new_connection:
