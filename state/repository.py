@@ -12,6 +12,7 @@ from state._leads import LeadQueries
 from state._types import require_aware_columns
 from state.alerts import AlertQueries
 from state.cursors import Cursor
+from state.lock import LockQueries
 from state.outbox import OutboxQueries
 from state.quarantine import QuarantineQueries
 from state.runs import RunQueries
@@ -19,7 +20,13 @@ from state.tables import CursorRow
 
 
 class Repository(
-    LeadQueries, HistoryQueries, OutboxQueries, RunQueries, AlertQueries, QuarantineQueries
+    LeadQueries,
+    HistoryQueries,
+    OutboxQueries,
+    RunQueries,
+    AlertQueries,
+    QuarantineQueries,
+    LockQueries,
 ):
     """Reads and writes within one transaction; see `Store.transaction`."""
 

@@ -53,6 +53,11 @@ class Store:
         return cls(engine, clock)
 
     @property
+    def clock(self) -> Clock:
+        """The clock that stamps what this store writes."""
+        return self._clock
+
+    @property
     def engine(self) -> Engine:
         """The SQLAlchemy engine, for migrations and diagnostics."""
         return self._engine

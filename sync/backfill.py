@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
@@ -32,7 +31,7 @@ import structlog
 from connectors.hubspot import HubSpotConnector
 from connectors.salesforce import SalesforceConnector
 from mappings.fieldmap import load_field_map
-from mappings.model import Activity, Lead, StageChange
+from mappings.model import Lead
 from state import Repository, Store
 from sync.config import Config
 from sync.definitions import LeadRules
@@ -44,29 +43,10 @@ from sync.ingest_types import (
     IngestOptions,
     OnPage,
     StreamCounts,
-    cursor_text,
 )
-from sync.leads import evaluate, record_touch
+from sync.jobs.score import SCORE, SCORE_PAGE, ScoreCounts, score_page
 
-SCORE = "score"
-SCORE_PAGE = 500
 log = structlog.get_logger()
-
-
-@dataclass(slots=True)
-class ScoreCounts:
-    """What the scoring pass found: leads scored, scores that changed, transitions made,
-    handoffs queued, and the leads by stage and link afterwards."""
-
-    scored: int = 0
-    rescored: int = 0
-    mqls: int = 0
-    sqls: int = 0
-    handoffs_queued: int = 0
-    linked: int = 0
-    hubspot_only: int = 0
-    salesforce_only: int = 0
-    stages: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,14 +174,14 @@ def score_everyone(
         for lead in repo.leads():
             page.append(lead)
             if len(page) == SCORE_PAGE:
-                _score_page(repo, rules, page, now, counts, progress, on_page)
+                _score(repo, rules, page, now, counts, progress, on_page)
                 page = []
         if page:
-            _score_page(repo, rules, page, now, counts, progress, on_page)
+            _score(repo, rules, page, now, counts, progress, on_page)
     return counts
 
 
-def _score_page(
+def _score(
     repo: Repository,
     rules: LeadRules,
     page: list[Lead],
@@ -210,65 +190,8 @@ def _score_page(
     progress: StreamCounts,
     on_page: OnPage | None,
 ) -> None:
-    histories = repo.activities_for_many(lead.key for lead in page)
-    changed: list[Lead] = []
-    for lead in page:
-        activities = histories[lead.key]
-        touched = _first_touch(lead, activities, now)
-        result = evaluate(rules, touched, activities, now)
-        scored = result.lead
-        for change in result.changes:
-            repo.record_stage_change(change, SCORE)
-            if change.to_stage == "mql":
-                counts.mqls += 1
-                counts.handoffs_queued += enqueue_handoff(repo, scored, change)
-            elif change.to_stage == "sql":
-                counts.sqls += 1
-        if scored != lead:
-            changed.append(scored)
-        counts.rescored += int(result.score_changed)
-        counts.scored += 1
-        counts.stages[scored.stage] += 1
-        if scored.hubspot_id and scored.salesforce_id:
-            counts.linked += 1
-        elif scored.hubspot_id:
-            counts.hubspot_only += 1
-        elif scored.salesforce_id:
-            counts.salesforce_only += 1
-    repo.save_leads(changed)
+    progress.leads_updated += score_page(repo, rules, page, now, counts)
     progress.pages += 1
     progress.read += len(page)
-    progress.leads_updated += len(changed)
     if on_page is not None:
         on_page(progress)
-
-
-def _first_touch(lead: Lead, activities: list[Activity], now: datetime) -> Lead:
-    """The lead with its first sales touch after handoff, from the stored activities (a
-    meeting read before it took place counts once it has)."""
-    if lead.times.handed_off_at is None or lead.times.first_touch_at is not None:
-        return lead
-    for activity in activities:
-        if activity.occurred_at > now:
-            break
-        lead = record_touch(lead, activity)
-    return lead
-
-
-def enqueue_handoff(repo: Repository, lead: Lead, change: StageChange) -> int:
-    """Queue the handoff of a lead that just became MQL, as the score job does: a Salesforce
-    upsert (by external ID) and, for a HubSpot contact, its update. A lead already in
-    Salesforce is not handed again, unless it comes back from recycling: that is a new
-    cycle, and its Salesforce lead is updated. The key is the lead and the MQL instant, so
-    running again queues nothing new. How many rows were queued."""
-    if lead.salesforce_id is not None and change.from_stage != "recycled":
-        return 0
-    at = cursor_text(change.at)
-    payload = {"event": "mql", "at": at, "reasons": list(change.reasons)}
-    queued = int(
-        repo.enqueue("salesforce", "upsert_lead", lead.key, f"{lead.key}:mql:{at}:sf", payload)
-    )
-    if lead.hubspot_id is not None:
-        key = f"{lead.key}:mql:{at}:hs"
-        queued += int(repo.enqueue("hubspot", "update_contact", lead.key, key, payload))
-    return queued

@@ -209,6 +209,17 @@ def _register_backfill() -> None:
 _register_backfill()
 
 
+def _register_daemon() -> None:
+    from sync.cli_daemon import errors, run, runs
+
+    app.command("run")(run)
+    app.command("runs")(runs)
+    app.command("errors")(errors)
+
+
+_register_daemon()
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the state database at $DATABASE_URL (default: ./var/leadloop.db)."""

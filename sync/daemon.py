@@ -1,0 +1,211 @@
+"""`leadloop run`: the jobs on their intervals, one active instance, health and metrics.
+
+`open_context` connects everything a job needs from the config and the environment (the
+state store, migrated; both connectors; the mailer when `SMTP_URL` is set). `run_once`
+runs every job once in pipeline order. `serve` is the daemon:
+
+- it waits for the instance lock (`state.lock.InstanceLock`), so a second replica is a hot
+  standby that takes over within one lease of the first one's death;
+- APScheduler 3 runs each job every `schedule.<job>` with one worker thread, so jobs never
+  overlap and share the connectors safely; `max_instances=1`, coalescing and
+  `schedule.misfire_grace` keep a slow cycle from piling up runs; the first cycle runs
+  at once, in pipeline order;
+- the lock is renewed on a thread of its own; a lost lock stops the daemon (exit 1);
+- `/healthz` and `/metrics` are served on `health_port`;
+- on SIGTERM or SIGINT the job in flight finishes its batch, the lock is released and the
+  process exits 0.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import text
+
+from connectors.hubspot import HubSpotConnector, HubSpotSettings
+from connectors.salesforce import SalesforceConnector, SalesforceSettings
+from state import Store, database_url, utc_now
+from state.lock import InstanceLock
+from sync.backfill import field_maps
+from sync.config import Config
+from sync.health import HealthReport, HealthServer, assess
+from sync.jobs.context import Clock, JobContext
+from sync.jobs.runner import JOB_NAMES, PIPELINE, JobRun, Observer, run_job, run_pipeline
+from sync.metrics import Metrics
+
+LEASE = timedelta(seconds=30)
+"""How long a dead instance's SQLite lease blocks its standby."""
+log = structlog.get_logger()
+
+_RECORD_STAGES = {
+    "read": "read",
+    "scored": "scored",
+    "mql": "mql",
+    "handed_off": "handed_off",
+    "alerts_sent": "alerts_sent",
+    "written_back": "written_back",
+    "quarantined": "quarantined",
+}
+"""Job counts that feed `leadloop_records_total{stage}`."""
+
+
+@contextmanager
+def open_context(
+    config: Config, *, env: Mapping[str, str] = os.environ, clock: Clock = utc_now
+) -> Iterator[JobContext]:
+    """Everything the jobs need, connected; closed on exit. FatalError (a usage problem)
+    when the environment lacks what a CRM needs."""
+    from sync.mail import SmtpMailer, SmtpSettings
+
+    maps = field_maps(config)
+    hubspot_settings = HubSpotSettings.from_env(env)
+    salesforce_settings = SalesforceSettings.from_env(env)
+    mailer = None
+    if config.alerts.enabled:
+        if env.get("SMTP_URL"):
+            mailer = SmtpMailer(SmtpSettings.from_env(env))
+        else:
+            log.warning("alerts.off", reason="SMTP_URL is not set; no alert e-mail is sent")
+    with ExitStack() as stack:
+        store = stack.enter_context(Store.connect(database_url(env), migrate=True, clock=clock))
+        hubspot = stack.enter_context(HubSpotConnector(hubspot_settings))
+        salesforce = stack.enter_context(SalesforceConnector(salesforce_settings))
+        yield JobContext(store, hubspot, salesforce, config, maps, clock, mailer)
+
+
+def instance_name() -> str:
+    """This process as a lock holder: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_once(ctx: JobContext, metrics: Metrics | None = None) -> list[JobRun]:
+    """Every job once, in pipeline order."""
+    return run_pipeline(ctx, JOB_NAMES, _observer(ctx, metrics) if metrics else None)
+
+
+def serve(
+    ctx: JobContext,
+    *,
+    stop: threading.Event,
+    health_port: int | None = None,
+    health_host: str = "0.0.0.0",
+    lease: timedelta = LEASE,
+) -> int:
+    """Run the daemon until `stop` is set (0) or the lock is lost (1)."""
+    metrics = Metrics(JOB_NAMES)
+    intervals = {name: ctx.config.schedule.interval(name) for name in JOB_NAMES}  # type: ignore[arg-type]
+    started = ctx.clock()
+    lock = InstanceLock(ctx.store, instance_name(), lease)
+    with ExitStack() as stack:
+        if health_port is not None:
+            server = HealthServer(
+                health_host, health_port, metrics, lambda: _health(ctx, intervals, started)
+            )
+            stack.enter_context(server)
+            log.info("daemon.health", port=server.port)
+        while not lock.acquire():
+            log.info("daemon.standby", lock=lock.kind, holder=lock.holder_now())
+            if stop.wait(min(lease.total_seconds() / 3, 10)):
+                return 0
+        log.info("daemon.active", lock=lock.kind, holder=lock.holder)
+        lost = threading.Event()
+        scheduler = _scheduler(ctx, metrics, intervals, lock, lost, stop)
+        scheduler.start()
+        try:
+            while not stop.wait(0.5):
+                if lost.is_set():
+                    break
+        finally:
+            log.info("daemon.stopping", reason="lock lost" if lost.is_set() else "signal")
+            scheduler.shutdown(wait=True)
+            lock.release()
+            log.info("daemon.stopped")
+        return 1 if lost.is_set() else 0
+    return 0
+
+
+def _scheduler(
+    ctx: JobContext,
+    metrics: Metrics,
+    intervals: Mapping[str, timedelta],
+    lock: InstanceLock,
+    lost: threading.Event,
+    stop: threading.Event,
+) -> BackgroundScheduler:
+    grace = ctx.config.schedule.interval("misfire_grace")  # type: ignore[arg-type]
+    scheduler = BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(1), "lock": ThreadPoolExecutor(1)},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": int(grace.total_seconds()),
+        },
+        timezone=UTC,
+    )
+    observe = _observer(ctx, metrics)
+    first = datetime.now(UTC)
+    for index, (name, job) in enumerate(PIPELINE):
+        scheduler.add_job(
+            run_job,
+            IntervalTrigger(seconds=intervals[name].total_seconds(), timezone=UTC),
+            args=(ctx, name, job, observe),
+            id=name,
+            name=name,
+            next_run_time=first + timedelta(milliseconds=10 * index),
+        )
+
+    def renew() -> None:
+        if not lock.renew():
+            log.error("daemon.lock_lost", holder=lock.holder_now())
+            lost.set()
+
+    scheduler.add_job(
+        renew,
+        IntervalTrigger(seconds=max(lock.lease.total_seconds() / 3, 1), timezone=UTC),
+        id="lock",
+        executor="lock",
+    )
+    return scheduler
+
+
+def _observer(ctx: JobContext, metrics: Metrics | None) -> Observer:
+    def observe(run: JobRun) -> None:
+        if metrics is None:
+            return
+        metrics.observe_run(run.job, run.seconds, run.ok, ctx.clock())
+        for count, stage in _RECORD_STAGES.items():
+            if run.counts.get(count):
+                metrics.add_records(stage, run.counts[count])
+        for system, used in run.api.items():
+            metrics.add_api_calls(system, used.calls, used.rate_limit_waits, used.waited_seconds)
+        if run.job == "alerts" and "disabled" not in run.counts:
+            metrics.set_breaches(
+                run.counts.get("breaches_open", 0), run.counts.get("oldest_breach_seconds", 0)
+            )
+        with ctx.store.transaction() as repo:
+            metrics.set_quarantine(len(repo.quarantined()))
+
+    return observe
+
+
+def _health(ctx: JobContext, intervals: Mapping[str, timedelta], started: datetime) -> HealthReport:
+    database_ok = True
+    last: dict[str, datetime | None] = {}
+    try:
+        with ctx.store.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        with ctx.store.transaction() as repo:
+            last = {name: repo.last_success(name) for name in intervals}
+    except Exception as exc:  # the database does not answer: /healthz says so
+        log.warning("daemon.database_unreachable", error=type(exc).__name__)
+        database_ok = False
+    return assess(ctx.clock(), intervals, last, started, database_ok)

@@ -1,0 +1,57 @@
+"""The feedback job: what sales learned, written back to HubSpot.
+
+Ingest has already applied what Salesforce says (status, BANT, the four-axis assessment
+with its corrections, conversion, won or lost with the amount) and the score job the SQL
+definition; this job makes HubSpot show it. Every lead whose row changed since the job's
+cursor `job.feedback` and that has a HubSpot contact gets the values the HubSpot map writes
+back (`sync.jobs.handoff.WRITE_BACK`: lifecycle stage and lead status, score and reasons,
+BANT, assessment, recycle reason, the Salesforce lead id and link). Only leads whose values
+differ from the ones last queued for them are queued (the payload keeps a digest of the
+values), and the cursor moves in the same transaction; then the HubSpot outbox is drained.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+
+from state import Cursor
+from sync.ingest_types import cursor_text, parse_instant
+from sync.jobs.context import JobContext, JobCounts
+from sync.jobs.handoff import WRITE_BACK, drain_hubspot, hubspot_text
+
+FEEDBACK_CURSOR = "job.feedback"
+PAGE = 500
+
+
+def run_feedback(ctx: JobContext) -> JobCounts:
+    """Queue the write-back of every changed lead, then write the queue to HubSpot."""
+    counts: JobCounts = Counter()
+    hs_map = ctx.maps.hubspot
+    with ctx.store.transaction() as repo:
+        cursor = repo.get_cursor(FEEDBACK_CURSOR)
+        since = None if cursor.value is None else parse_instant(cursor.value)
+        now = ctx.clock()
+        keys = repo.leads_changed_since(since)
+        for start in range(0, len(keys), PAGE):
+            leads = repo.leads_by_key(keys[start : start + PAGE])
+            linked = [lead for lead in leads.values() if lead.hubspot_id]
+            last = repo.last_payloads("hubspot", "update_contact", (x.key for x in linked))
+            for lead in linked:
+                values = hs_map.from_lead(lead, only=WRITE_BACK)
+                text = {name: hubspot_text(value) for name, value in values.items()}
+                digest = hashlib.sha256(
+                    json.dumps(text, sort_keys=True, ensure_ascii=False).encode()
+                ).hexdigest()[:20]
+                if last.get(lead.key, {}).get("digest") == digest:
+                    continue
+                key = f"{lead.key}:wb:{digest}:{cursor_text(now)}"
+                payload = {"event": "write_back", "digest": digest}
+                counts["queued"] += int(
+                    repo.enqueue("hubspot", "update_contact", lead.key, key, payload)
+                )
+        counts["changed"] = len(keys)
+        repo.save_cursor(Cursor(FEEDBACK_CURSOR, cursor_text(now)))
+    drain_hubspot(ctx, counts)
+    return counts

@@ -1,0 +1,200 @@
+"""The handoff job: drain the outbox into both CRMs.
+
+Salesforce first: each lead queued by the score job (`upsert_lead`) is upserted by its
+external ID (the HubSpot contact id, the Salesforce map's `hubspot_id` field) with every
+field the Salesforce map writes: name, company, score and its reasons, MQL date, campaign,
+status. The Salesforce lead id comes back into the store and the SLA clock starts: the lead
+is handed off when Salesforce confirms it, not when it was queued. Then HubSpot: each
+contact queued (`update_contact`, by the score job at MQL and by the feedback job) gets the
+values the HubSpot map writes back (`WRITE_BACK`), 100 a call, its lifecycle stage cleared
+first where it moves back.
+
+Items are read 2,000 at a time and marked done in the transaction that stores what the CRM
+answered, so a crash repeats at most that batch, and the repeat is harmless (upserts by
+external ID; updates of the same values). A record the CRM refuses is quarantined with the
+CRM's own code and message and its item closed; `leadloop errors --replay` queues it
+again. A failure of the call itself (the CRM down after the retries, a rate limit or API
+budget spent) leaves the items pending for the next run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from mappings.model import Lead
+from state import OutboxItem, Repository
+from sync.jobs.context import JobContext, JobCounts
+from sync.leads import hand_off
+
+DRAIN_BATCH = 2000
+WRITE_BACK = (
+    "salesforce_id",
+    "salesforce_url",
+    "stage",
+    "recycle_reason",
+    "score.total",
+    "score.reasons",
+    "times.mql_at",
+    "bant.budget",
+    "bant.authority",
+    "bant.need",
+    "bant.timeline",
+    "assessment.problem.observed",
+    "assessment.solution.observed",
+    "assessment.decision.observed",
+    "assessment.timeline.observed",
+)
+"""Canonical fields written back to HubSpot: what leadloop and sales decided. Marketing's
+own fields (name, company, ...) belong to HubSpot and are never overwritten from here."""
+log = structlog.get_logger()
+
+
+def run_handoff(ctx: JobContext) -> JobCounts:
+    """Upsert the queued Salesforce leads, then update the queued HubSpot contacts."""
+    counts: JobCounts = Counter()
+    drain_salesforce(ctx, counts)
+    drain_hubspot(ctx, counts)
+    return counts
+
+
+def drain_salesforce(ctx: JobContext, counts: JobCounts) -> None:
+    """Upsert every due `upsert_lead` item, a batch at a time."""
+    sf_map = ctx.maps.salesforce
+    key_field = next(f.crm_field for f in sf_map.fields if f.canonical.name == "hubspot_id")
+    while True:
+        with ctx.store.transaction() as repo:
+            items = repo.pending_outbox("salesforce", DRAIN_BATCH, ctx.clock())
+            leads = repo.leads_by_key(item.lead_key for item in items)
+        if not items:
+            return
+        records: dict[str, dict[str, Any]] = {}
+        unkeyed: list[OutboxItem] = []
+        for item in items:
+            lead = leads.get(item.lead_key)
+            if lead is None or lead.hubspot_id is None:
+                unkeyed.append(item)
+                continue
+            records[lead.hubspot_id] = sf_map.from_lead(lead)
+        outcome = ctx.salesforce.upsert(sf_map.object, key_field, list(records.values()))
+        with ctx.store.transaction() as repo:
+            now = ctx.clock()
+            by_contact = {lead.hubspot_id: lead for lead in leads.values() if lead.hubspot_id}
+            for written in outcome.written:
+                lead = repo.get_lead(by_contact[written.key].key)
+                if lead is not None:
+                    _confirm(repo, lead, written.salesforce_id, now, counts)
+            for failure in outcome.failed:
+                refused = by_contact.get(failure.key)
+                repo.quarantine(
+                    "salesforce",
+                    "handoff.upsert_lead",
+                    refused.key if refused else failure.key,
+                    records.get(failure.key, {}),
+                    failure.code,
+                    failure.message,
+                    now,
+                )
+                counts["quarantined"] += 1
+            for item in unkeyed:
+                _no_contact(repo, item, now, counts)
+            repo.mark_done([item.id for item in items], now)
+        counts["salesforce_upserted"] += len(outcome.written)
+        if len(items) < DRAIN_BATCH:
+            return
+
+
+def _confirm(
+    repo: Repository, lead: Lead, salesforce_id: str, now: datetime, counts: JobCounts
+) -> None:
+    """Salesforce holds the lead: keep its id and, for an MQL not yet handed off in this
+    cycle, start the SLA clock."""
+    holder = repo.find_lead(salesforce_id=salesforce_id)
+    if holder is not None and holder.key != lead.key:
+        message = (
+            f"Salesforce lead {salesforce_id} is linked to leadloop lead {holder.key} already;"
+            f" merge the two leads in Salesforce or clear HubSpot_Contact_Id__c on one"
+        )
+        repo.quarantine("salesforce", "handoff.link", lead.key, {}, "link_conflict", message, now)
+        counts["quarantined"] += 1
+        return
+    updated = dataclasses.replace(lead, salesforce_id=lead.salesforce_id or salesforce_id)
+    times = updated.times
+    mql_at = times.mql_at
+    new_cycle = times.handed_off_at is None or (mql_at is not None and times.handed_off_at < mql_at)
+    if updated.stage == "mql" and new_cycle:
+        if times.first_touch_at is not None:
+            updated = dataclasses.replace(
+                updated, times=dataclasses.replace(times, first_touch_at=None)
+            )
+        updated = hand_off(updated, now)
+        counts["handed_off"] += 1
+        log.info("handoff.confirmed", lead=lead.key, salesforce_id=salesforce_id)
+    repo.save_lead(updated)
+
+
+def _no_contact(repo: Repository, item: OutboxItem, now: datetime, counts: JobCounts) -> None:
+    message = (
+        "the lead has no HubSpot contact id, which is the upsert key in Salesforce;"
+        " it cannot be handed off by leadloop"
+    )
+    repo.quarantine(
+        "salesforce", "handoff.upsert_lead", item.lead_key, {}, "no_external_id", message, now
+    )
+    counts["quarantined"] += 1
+
+
+def drain_hubspot(ctx: JobContext, counts: JobCounts) -> None:
+    """Write every due `update_contact` item back to HubSpot, a batch at a time; one write
+    per contact however many items it has."""
+    hs_map = ctx.maps.hubspot
+    while True:
+        with ctx.store.transaction() as repo:
+            items = repo.pending_outbox("hubspot", DRAIN_BATCH, ctx.clock())
+            leads = repo.leads_by_key(item.lead_key for item in items)
+        if not items:
+            return
+        updates: dict[str, dict[str, str]] = {}
+        moving_back: list[str] = []
+        for lead in leads.values():
+            if lead.hubspot_id is None:
+                continue
+            values = hs_map.from_lead(lead, only=WRITE_BACK)
+            updates[lead.hubspot_id] = {name: hubspot_text(v) for name, v in values.items()}
+            if lead.times.recycled_at is not None or lead.stage in ("recycled", "disqualified"):
+                moving_back.append(lead.hubspot_id)
+        outcome = ctx.hubspot.update_contacts(updates, clear_lifecycle_first=moving_back)
+        with ctx.store.transaction() as repo:
+            now = ctx.clock()
+            by_contact = {lead.hubspot_id: lead for lead in leads.values() if lead.hubspot_id}
+            for failure in outcome.failed:
+                refused = by_contact.get(failure.key)
+                repo.quarantine(
+                    "hubspot",
+                    "writeback.update_contact",
+                    refused.key if refused else failure.key,
+                    updates.get(failure.key, {}),
+                    failure.code,
+                    failure.message,
+                    now,
+                )
+                counts["quarantined"] += 1
+            repo.mark_done([item.id for item in items], now)
+        counts["written_back"] += len(outcome.written)
+        if len(items) < DRAIN_BATCH:
+            return
+
+
+def hubspot_text(value: object) -> str:
+    """A value as HubSpot's property API takes it: text, `true`/`false`, '' to clear."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)

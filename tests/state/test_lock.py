@@ -1,0 +1,56 @@
+"""One active instance: the second process waits, and takes over when the first is gone."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from state import Store
+from state.lock import InstanceLock
+from tests.state.support import FakeClock
+
+LEASE = timedelta(seconds=60)
+
+
+def name() -> str:
+    """A lock name of this test's own: PostgreSQL advisory locks are server-wide."""
+    return f"test-{uuid.uuid4()}"
+
+
+def test_a_second_holder_waits_while_the_first_holds(db_url: str, clock: FakeClock) -> None:
+    with Store.connect(db_url, clock=clock, migrate=True) as first_store:
+        second_store = Store.connect(db_url, clock=clock)
+        lock = name()
+        first = InstanceLock(first_store, "host-a:1", LEASE, lock)
+        second = InstanceLock(second_store, "host-b:2", LEASE, lock)
+        try:
+            assert first.acquire()
+            assert first.renew()
+            assert not second.acquire()
+            first.release()
+            assert second.acquire()
+            assert not first.acquire()
+        finally:
+            second.release()
+            first.release()
+            second_store.dispose()
+
+
+def test_a_lease_nobody_renews_is_taken_over(db_url: str, clock: FakeClock) -> None:
+    """SQLite: the lease ends. PostgreSQL: the holder's connection ends (it died)."""
+    with Store.connect(db_url, clock=clock, migrate=True) as store:
+        gone = Store.connect(db_url, clock=clock)
+        lock = name()
+        dead = InstanceLock(gone, "host-a:1", LEASE, lock)
+        standby = InstanceLock(store, "host-b:2", LEASE, lock)
+        assert dead.acquire()
+        assert not standby.acquire()
+        if store.engine.dialect.name == "postgresql":
+            gone.dispose()  # the process died: its connections close
+            assert dead._connection is not None
+            dead._connection.invalidate()
+        else:
+            clock.advance(LEASE + timedelta(seconds=1))
+        assert standby.acquire()
+        standby.release()
+        gone.dispose()
