@@ -1,8 +1,10 @@
 """Response bodies in HubSpot's shapes: CRM objects, batch results and errors.
 
 Error bodies follow what HubSpot sends (`{"status":"error","message":...,"correlationId":...,
-"category":...}`, plus `context` where HubSpot gives one); batch errors are `StandardError`s
-(`hubspot/crm/contacts/models/standard_error.py`), which the SDK insists have every field.
+"category":...}`, plus `context` where HubSpot gives one): every one carries a fresh uuid4
+`correlationId`, repeated in the answer's `X-HubSpot-Correlation-Id` header. Batch errors are
+`StandardError`s (`hubspot/crm/contacts/models/standard_error.py`), which the SDK insists have
+every field; like HubSpot's, they carry no correlationId of their own.
 """
 
 from __future__ import annotations
@@ -35,8 +37,22 @@ class JSONResponse(responses.JSONResponse):
         return orjson.dumps(content)
 
 
+CORRELATION_HEADER = "X-HubSpot-Correlation-Id"
+
+
 def correlation_id() -> str:
     return str(uuid.uuid4())
+
+
+def _with_correlation(
+    body: dict[str, Any], status: int, headers: dict[str, str] | None
+) -> JSONResponse:
+    """An error answer whose header names the same correlation id as its body."""
+    return JSONResponse(
+        body,
+        status_code=status,
+        headers={**(headers or {}), CORRELATION_HEADER: body["correlationId"]},
+    )
 
 
 def error(
@@ -55,7 +71,7 @@ def error(
     if context is not None:
         body["context"] = context
     body["category"] = category
-    return JSONResponse(body, status_code=status, headers=headers)
+    return _with_correlation(body, status, headers)
 
 
 def validation_error(message: str, **kw: Any) -> JSONResponse:
@@ -75,7 +91,7 @@ def rate_limited(policy: str, message: str, headers: dict[str, str]) -> JSONResp
         "policyName": policy,
         "groupName": "private-app:emulator",
     }
-    return JSONResponse(body, status_code=429, headers=headers)
+    return _with_correlation(body, 429, headers)
 
 
 def object_not_found(object_id: str) -> Response:

@@ -24,6 +24,7 @@ from connectors.emulator.hubspot._contacts import BadRequestError, ContactRoutes
 from connectors.emulator.hubspot._other import OtherRoutes
 from connectors.emulator.hubspot._ratelimit import limit_message
 from connectors.emulator.hubspot._shapes import (
+    CORRELATION_HEADER,
     correlation_id,
     rate_limited,
     unauthorized,
@@ -40,7 +41,7 @@ def _guarded(state: HubSpotState, handler: Handler, *, search: bool = False) -> 
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or token.strip() not in state.tokens:
-            return unauthorized()
+            return unauthorized()  # its header repeats the body's correlationId
         verdict = state.limiter.check(token.strip(), search=search)
         if not verdict.allowed:
             assert verdict.policy is not None
@@ -50,7 +51,8 @@ def _guarded(state: HubSpotState, handler: Handler, *, search: bool = False) -> 
         else:
             response = await _answer(handler, request)
         response.headers.update(verdict.headers)
-        response.headers["X-HubSpot-Correlation-Id"] = correlation_id()
+        # error answers already name the correlationId of their body
+        response.headers.setdefault(CORRELATION_HEADER, correlation_id())
         return response
 
     return guarded

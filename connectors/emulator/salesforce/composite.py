@@ -1,8 +1,11 @@
 """sObject Collections: POST/PATCH /composite/sobjects and PATCH /composite/sobjects/{T}/{F}.
 
-At most 200 records a call (EXCEEDED_ID_LIMIT otherwise); results in input order; with
-allOrNone every change is rolled back when one record fails and the valid records report
-ALL_OR_NONE_OPERATION_ROLLED_BACK.
+The whole body is read first, as the real API deserialises it before acting on any record: a
+value that does not fit its field's type (text in a number, date or checkbox field, ...)
+refuses the whole request with 400 JSON_PARSER_ERROR and nothing is written, whatever
+allOrNone says. Then at most 200 records a call (EXCEEDED_ID_LIMIT otherwise); results in
+input order; with allOrNone every change is rolled back when one record fails and the valid
+records report ALL_OR_NONE_OPERATION_ROLLED_BACK.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from connectors.emulator.salesforce.http import json_response, read_json
-from connectors.emulator.salesforce.records import RecordError, RequestError
+from connectors.emulator.salesforce.records import RecordError, RequestError, parse_values
 from connectors.emulator.salesforce.rest import external_field, sobject_of
-from connectors.emulator.salesforce.schema import sobject
+from connectors.emulator.salesforce.schema import ObjectDef, sobject
 from connectors.emulator.salesforce.state import SalesforceState
 
 MAX_RECORDS = 200
@@ -29,12 +32,27 @@ ROLLED_BACK = RecordError(
 Result = dict[str, Any]
 
 
-def _records(body: Any) -> tuple[list[Any], bool]:
+def _declared(record: Any) -> ObjectDef | None:
+    """The sObject a record names in `attributes.type`, if it is one the org has."""
+    attributes = record.get("attributes") if isinstance(record, dict) else None
+    kind = attributes.get("type") if isinstance(attributes, dict) else None
+    return sobject(kind) if isinstance(kind, str) else None
+
+
+def _records(body: Any, path_type: ObjectDef | None = None) -> tuple[list[Any], bool]:
+    """The records and allOrNone of a collection body, every value read against its field's
+    type first (RequestError JSON_PARSER_ERROR for the whole request, before any write).
+    A record without a known type is left to its own INVALID_TYPE result, except on the
+    upsert route, whose path names the type (`path_type`)."""
     if not isinstance(body, dict) or not isinstance(body.get("records"), list):
         raise RequestError(
             400, "JSON_PARSER_ERROR", "Cannot deserialize instance of records from null value"
         )
     records: list[Any] = body["records"]
+    for record in records:
+        obj = _declared(record) or path_type
+        if obj is not None and isinstance(record, dict):
+            parse_values(obj, record)
     if len(records) > MAX_RECORDS:
         raise RequestError(
             400,
@@ -45,9 +63,7 @@ def _records(body: Any) -> tuple[list[Any], bool]:
 
 
 def _type_of(record: Any) -> str:
-    attributes = record.get("attributes") if isinstance(record, dict) else None
-    kind = attributes.get("type") if isinstance(attributes, dict) else None
-    found = sobject(kind) if isinstance(kind, str) else None
+    found = _declared(record)
     if found is None:
         raise RecordError("INVALID_TYPE", "Must send a concrete entity type.")
     return found.name
@@ -62,16 +78,20 @@ def _run(
 ) -> Response:
     results: list[Result] = []
     with state.lock, state.transaction() as undo:
-        for index, record in enumerate(records):
-            if pre_errors and index in pre_errors:
-                results.append({"success": False, "errors": [pre_errors[index].as_result()]})
-                continue
-            try:
-                if not isinstance(record, dict):
-                    raise RecordError("INVALID_TYPE", "Must send a concrete entity type.")
-                results.append(action(index, record))
-            except RecordError as exc:
-                results.append({"success": False, "errors": [exc.as_result()]})
+        try:
+            for index, record in enumerate(records):
+                if pre_errors and index in pre_errors:
+                    results.append({"success": False, "errors": [pre_errors[index].as_result()]})
+                    continue
+                try:
+                    if not isinstance(record, dict):
+                        raise RecordError("INVALID_TYPE", "Must send a concrete entity type.")
+                    results.append(action(index, record))
+                except RecordError as exc:
+                    results.append({"success": False, "errors": [exc.as_result()]})
+        except Exception:  # the request refused as a whole: none of its writes stay
+            state.rollback(undo)
+            raise
         if all_or_none and any(not r["success"] for r in results):
             state.rollback(undo)
             results = [
@@ -115,7 +135,7 @@ async def update_many(request: Request, state: SalesforceState, version: str) ->
 async def upsert_many(request: Request, state: SalesforceState, version: str) -> Response:
     obj = sobject_of(request)
     field = external_field(obj, request.path_params["field"])
-    records, all_or_none = _records(await read_json(request))
+    records, all_or_none = _records(await read_json(request), obj)
     lowered = field.lower()
 
     def key_of(record: Any) -> str | None:
@@ -141,7 +161,9 @@ async def upsert_many(request: Request, state: SalesforceState, version: str) ->
         body = {k: v for k, v in record.items() if k.lower() != lowered}
         try:
             record_id, created = state.upsert(obj.name, field, value, body)
-        except RequestError as exc:
+        except RequestError as exc:  # several records hold this external ID (HTTP 300 alone)
+            if exc.status != 300:
+                raise
             raise RecordError(
                 "DUPLICATE_VALUE",
                 f"duplicate value found: {field} duplicates "

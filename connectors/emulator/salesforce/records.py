@@ -125,6 +125,19 @@ def coerce(fdef: FieldDef, value: Any) -> Any:
     raise _json_error(kind, value)
 
 
+def parse_values(obj: ObjectDef, body: dict[str, Any]) -> None:
+    """Deserialise `body` as the real API reads a request before acting on any of it: every
+    value of a known field must fit the field's type (JSON_PARSER_ERROR otherwise, for the
+    whole request). Unknown and read-only fields are left to `resolve_fields`, which reports
+    them per record."""
+    for key, value in body.items():
+        if key == "attributes" or value is None:
+            continue
+        fdef = obj.field(key)
+        if fdef is not None:
+            coerce(fdef, value)
+
+
 def check_values(obj: ObjectDef, values: dict[str, Any]) -> None:
     """Length, e-mail and restricted-picklist checks on already coerced `values`."""
     for name, value in values.items():

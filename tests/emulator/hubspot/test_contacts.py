@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -17,6 +19,7 @@ from hubspot.crm.contacts import (
     SimplePublicObjectWithAssociations,
 )
 
+from connectors.emulator.hubspot import DEFAULT_TOKEN
 from tests.emulator.hubspot.conftest import Emulator, sdk
 
 
@@ -204,3 +207,82 @@ class TestWrites:
         """A datetime property written as epoch ms reads back as ISO 8601 UTC."""
         created = create(emu, email="t@example.jp", createdate="1767949200000")
         assert created.properties["createdate"] == "2026-01-09T09:00:00.000Z"
+
+
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+AUTH_MESSAGE = (
+    "Authentication credentials not found. This API supports OAuth 2.0 authentication and "
+    "you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
+)
+
+
+def answer(
+    emu: Emulator,
+    method: str,
+    path: str,
+    *,
+    authorization: str | None = f"Bearer {DEFAULT_TOKEN}",
+    body: bytes | None = None,
+) -> tuple[int, str | None, dict[str, object]]:
+    """Status, X-HubSpot-Correlation-Id header and JSON body of one raw call."""
+    request = urllib.request.Request(f"{emu.url}{path}", data=body, method=method)
+    request.add_header("Content-Type", "application/json")
+    if authorization is not None:
+        request.add_header("Authorization", authorization)
+    try:
+        with urllib.request.urlopen(request) as response:
+            status, headers, raw = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        status, headers, raw = exc.code, exc.headers, exc.read()
+        exc.close()
+    return status, headers.get("X-HubSpot-Correlation-Id"), json.loads(raw) if raw else {}
+
+
+class TestErrorBodies:
+    @pytest.mark.parametrize(
+        "authorization", [None, "Bearer pat-na1-wrong", f"Basic {DEFAULT_TOKEN}", "Bearer"]
+    )
+    def test_401_is_hubspots_body_with_a_fresh_correlation_id(
+        self, emu: Emulator, authorization: str | None
+    ) -> None:
+        """No token, an unknown one or another scheme: HubSpot's 401 body exactly, with a new
+        uuid4 correlationId each time, which the X-HubSpot-Correlation-Id header repeats."""
+        seen = set()
+        for _ in range(2):
+            status, header, body = answer(
+                emu, "GET", "/crm/v3/objects/contacts", authorization=authorization
+            )
+            assert status == 401
+            correlation = str(body["correlationId"])
+            assert body == {
+                "status": "error",
+                "message": AUTH_MESSAGE,
+                "correlationId": correlation,
+                "category": "INVALID_AUTHENTICATION",
+            }
+            assert UUID4.match(correlation)
+            assert header == correlation
+            seen.add(correlation)
+        assert len(seen) == 2
+
+    def test_every_error_body_names_its_correlation_id(
+        self, make_emulator: Callable[..., Emulator]
+    ) -> None:
+        """400, 404 (with a body), 409 and 429 bodies carry a uuid4 correlationId, the same
+        one as their X-HubSpot-Correlation-Id header."""
+        emu = make_emulator(rate_limits=True, ten_secondly_max=5)
+        emu.state.add_contact({"email": "taken@example.jp"})
+        taken = json.dumps({"properties": {"email": "TAKEN@example.jp"}}).encode()
+        calls = [
+            (400, "POST", "/crm/v3/objects/contacts", b"{not json"),
+            (400, "GET", "/crm/v3/objects/contacts?limit=1000", None),
+            (404, "GET", "/crm/v3/objects/contacts/abc", None),
+            (409, "POST", "/crm/v3/objects/contacts", taken),
+            (400, "GET", "/email/public/v1/events?startTimestamp=soon", None),
+            (429, "GET", "/crm/v3/objects/contacts", None),
+        ]
+        for status, method, path, body in calls:
+            got, header, answered = answer(emu, method, path, body=body)
+            assert (got, answered["status"]) == (status, "error"), path
+            assert UUID4.match(str(answered["correlationId"])), path
+            assert header == answered["correlationId"], path

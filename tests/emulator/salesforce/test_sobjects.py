@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -196,3 +197,140 @@ class TestCollections:
         )
         error = results[0]["errors"][0]
         assert error["statusCode"] == "DUPLICATE_VALUE" and taken in error["message"]
+
+
+def _parser_error(kind: str, token: str, value: str) -> list[dict[str, str]]:
+    """The whole-request answer to a value that does not fit its field's type."""
+    return [
+        {
+            "message": f"Cannot deserialize instance of {kind} from {token} value {value} or "
+            "request may be missing a required field",
+            "errorCode": "JSON_PARSER_ERROR",
+        }
+    ]
+
+
+def _opportunity(**fields: Any) -> dict[str, Any]:
+    base = {"Name": "Deal", "StageName": "Prospecting", "CloseDate": "2026-02-01"}
+    return {"attributes": {"type": "Opportunity"}, **base, **fields}
+
+
+class TestCollectionsReadTheWholeBodyFirst:
+    """A value that does not fit its field's type fails the whole collection request with
+    400 JSON_PARSER_ERROR, whatever allOrNone says, and nothing of the request is stored:
+    not the records before the bad one, not the ones after it."""
+
+    @pytest.mark.parametrize("all_or_none", [False, True])
+    @pytest.mark.parametrize(
+        ("bad", "expected"),
+        [
+            (_rec(Lead_Score__c="high"), _parser_error("double", "VALUE_STRING", "high")),
+            (_rec(BANT_Budget__c="maybe"), _parser_error("boolean", "VALUE_STRING", "maybe")),
+            (_rec(MQL_Date__c="soon"), _parser_error("datetime", "VALUE_STRING", "soon")),
+            (_rec(Campaign__c=True), _parser_error("string", "VALUE_TRUE", "True")),
+            (
+                _opportunity(CloseDate="next week"),
+                _parser_error("date", "VALUE_STRING", "next week"),
+            ),
+            (_opportunity(Amount="lots"), _parser_error("currency", "VALUE_STRING", "lots")),
+        ],
+    )
+    def test_create(
+        self,
+        org: Org,
+        sf: Salesforce,
+        bad: dict[str, Any],
+        expected: list[dict[str, str]],
+        all_or_none: bool,
+    ) -> None:
+        """POST composite/sobjects: two good records, then the bad one: 400, nothing created."""
+        body = {"allOrNone": all_or_none, "records": [_rec(), _opportunity(), bad, _rec()]}
+        with pytest.raises(SalesforceMalformedRequest) as info:
+            sf.restful("composite/sobjects", method="POST", json=body)
+        assert info.value.status == 400
+        assert info.value.content == expected
+        assert org.state.rows("Lead") == [] and org.state.rows("Opportunity") == []
+
+    def test_update(self, org: Org, sf: Salesforce) -> None:
+        """PATCH composite/sobjects: the valid update before the bad one is not applied."""
+        first, second = org.lead(LastName="Ito"), org.lead(LastName="Kato")
+        before = {r["Id"]: dict(r) for r in org.state.rows("Lead")}
+        org.state.clock.advance(timedelta(minutes=5))  # an applied update would move them
+        records = [
+            {"attributes": {"type": "Lead"}, "Id": first, "LastName": "Ito 2"},
+            {"attributes": {"type": "Lead"}, "Id": second, "MQL_Date__c": "yesterday"},
+        ]
+        with pytest.raises(SalesforceMalformedRequest) as info:
+            sf.restful(
+                "composite/sobjects",
+                method="PATCH",
+                json={"allOrNone": False, "records": records},
+            )
+        assert info.value.content == _parser_error("datetime", "VALUE_STRING", "yesterday")
+        assert {r["Id"]: r for r in org.state.rows("Lead")} == before
+
+    @pytest.mark.parametrize(
+        ("bad", "expected"),
+        [
+            ({"Lead_Score__c": "high"}, _parser_error("double", "VALUE_STRING", "high")),
+            (
+                {"MQL_Date__c": "2026-13-45"},
+                _parser_error("datetime", "VALUE_STRING", "2026-13-45"),
+            ),
+            ({"HubSpot_Contact_Id__c": False}, _parser_error("string", "VALUE_FALSE", "False")),
+        ],
+    )
+    def test_upsert(
+        self, org: Org, sf: Salesforce, bad: dict[str, Any], expected: list[dict[str, str]]
+    ) -> None:
+        """PATCH composite/sobjects/Lead/HubSpot_Contact_Id__c: no per-record DUPLICATE_VALUE
+        (or any other per-record result) for a value of the wrong type; the whole call is
+        refused and neither the new lead nor the update before the bad record is stored."""
+        existing = org.lead(HubSpot_Contact_Id__c="hs-2", LastName="Kato")
+        before = org.state.get("Lead", existing)
+        records = [
+            _rec(HubSpot_Contact_Id__c="hs-1"),
+            _rec(HubSpot_Contact_Id__c="hs-2", LastName="Kato 2"),
+            {**_rec(HubSpot_Contact_Id__c="hs-3"), **bad},
+            _rec(HubSpot_Contact_Id__c="hs-4"),
+        ]
+        with pytest.raises(SalesforceMalformedRequest) as info:
+            sf.restful(
+                "composite/sobjects/Lead/HubSpot_Contact_Id__c",
+                method="PATCH",
+                json={"allOrNone": False, "records": records},
+            )
+        assert info.value.status == 400
+        assert info.value.content == expected
+        assert org.state.rows("Lead") == [before]
+
+    def test_record_errors_stay_per_record(self, org: Org, sf: Salesforce) -> None:
+        """Errors Salesforce reports per record are still 200 results beside the successes,
+        DUPLICATE_VALUE included for an external ID that several leads really share."""
+        for _ in range(2):  # as data loaded before the field was made unique
+            org.state.force_value("Lead", org.lead(), "HubSpot_Contact_Id__c", "dup")
+        records = [
+            _rec(HubSpot_Contact_Id__c="hs-1"),
+            _rec(HubSpot_Contact_Id__c="hs-2", LastName=None),
+            _rec(HubSpot_Contact_Id__c="hs-3", Status="Hot"),
+            _rec(HubSpot_Contact_Id__c="hs-4", Campaign__c="x" * 256),
+            _rec(HubSpot_Contact_Id__c="dup"),
+            _rec(HubSpot_Contact_Id__c="hs-6", Lead_Score__c="42.5"),
+        ]
+        results: Any = sf.restful(
+            "composite/sobjects/Lead/HubSpot_Contact_Id__c",
+            method="PATCH",
+            json={"allOrNone": False, "records": records},
+        )
+        codes = [r["errors"][0]["statusCode"] if r["errors"] else None for r in results]
+        assert codes == [
+            None,
+            "REQUIRED_FIELD_MISSING",
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            "STRING_TOO_LONG",
+            "DUPLICATE_VALUE",
+            None,
+        ]
+        assert [r["created"] for r in results if r["success"]] == [True, True]
+        (six,) = org.state.by_external_id("Lead", "HubSpot_Contact_Id__c", "hs-6")
+        assert six["Lead_Score__c"] == 42.5
