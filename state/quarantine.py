@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from state._base import Queries
@@ -99,6 +100,11 @@ class QuarantineQueries(Queries):
         if not include_resolved:
             statement = statement.where(col(QuarantineRow.resolved_at).is_(None))
         return [_to_record(row) for row in self._session.exec(statement)]
+
+    def count_quarantined(self) -> int:
+        """How many quarantined records are unresolved."""
+        statement = select(func.count()).where(col(QuarantineRow.resolved_at).is_(None))
+        return self._session.exec(statement).one()
 
     def resolve(self, id: int, at: datetime) -> None:
         """Mark a quarantined record resolved (replayed or dismissed) at `at`; resolving it

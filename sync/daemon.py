@@ -40,22 +40,11 @@ from sync.config import Config
 from sync.health import HealthReport, HealthServer, assess
 from sync.jobs.context import Clock, JobContext
 from sync.jobs.runner import JOB_NAMES, PIPELINE, JobRun, Observer, run_job, run_pipeline
-from sync.metrics import Metrics
+from sync.metrics import RECORD_STAGES, Metrics
 
 LEASE = timedelta(seconds=30)
 """How long a dead instance's SQLite lease blocks its standby."""
 log = structlog.get_logger()
-
-_RECORD_STAGES = {
-    "read": "read",
-    "scored": "scored",
-    "mql": "mql",
-    "handed_off": "handed_off",
-    "alerts_sent": "alerts_sent",
-    "written_back": "written_back",
-    "quarantined": "quarantined",
-}
-"""Job counts that feed `leadloop_records_total{stage}`."""
 
 
 @contextmanager
@@ -182,9 +171,9 @@ def _observer(ctx: JobContext, metrics: Metrics | None) -> Observer:
         if metrics is None:
             return
         metrics.observe_run(run.job, run.seconds, run.ok, ctx.clock())
-        for count, stage in _RECORD_STAGES.items():
-            if run.counts.get(count):
-                metrics.add_records(stage, run.counts[count])
+        for stage in RECORD_STAGES:  # the job counts of the same names
+            if run.counts.get(stage):
+                metrics.add_records(stage, run.counts[stage])
         for system, used in run.api.items():
             metrics.add_api_calls(system, used.calls, used.rate_limit_waits, used.waited_seconds)
         if run.job == "alerts" and "disabled" not in run.counts:
@@ -192,7 +181,7 @@ def _observer(ctx: JobContext, metrics: Metrics | None) -> Observer:
                 run.counts.get("breaches_open", 0), run.counts.get("oldest_breach_seconds", 0)
             )
         with ctx.store.transaction() as repo:
-            metrics.set_quarantine(len(repo.quarantined()))
+            metrics.set_quarantine(repo.count_quarantined())
 
     return observe
 

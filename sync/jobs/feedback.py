@@ -19,7 +19,7 @@ from collections import Counter
 from state import Cursor
 from sync.ingest_types import cursor_text, parse_instant
 from sync.jobs.context import JobContext, JobCounts
-from sync.jobs.handoff import WRITE_BACK, drain_hubspot, hubspot_text
+from sync.jobs.handoff import drain_hubspot, write_back_values
 
 FEEDBACK_CURSOR = "job.feedback"
 PAGE = 500
@@ -39,8 +39,7 @@ def run_feedback(ctx: JobContext) -> JobCounts:
             linked = [lead for lead in leads.values() if lead.hubspot_id]
             last = repo.last_payloads("hubspot", "update_contact", (x.key for x in linked))
             for lead in linked:
-                values = hs_map.from_lead(lead, only=WRITE_BACK)
-                text = {name: hubspot_text(value) for name, value in values.items()}
+                text = write_back_values(hs_map, lead)
                 digest = hashlib.sha256(
                     json.dumps(text, sort_keys=True, ensure_ascii=False).encode()
                 ).hexdigest()[:20]

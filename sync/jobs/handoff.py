@@ -26,6 +26,7 @@ from typing import Any
 
 import structlog
 
+from mappings.fieldmap import FieldMap
 from mappings.model import Lead
 from state import OutboxItem, Repository
 from sync.jobs.context import JobContext, JobCounts
@@ -84,10 +85,16 @@ def drain_salesforce(ctx: JobContext, counts: JobCounts) -> None:
         with ctx.store.transaction() as repo:
             now = ctx.clock()
             by_contact = {lead.hubspot_id: lead for lead in leads.values() if lead.hubspot_id}
-            for written in outcome.written:
-                lead = repo.get_lead(by_contact[written.key].key)
+            keys = {w.salesforce_id: by_contact[w.key].key for w in outcome.written}
+            current = repo.leads_by_key(keys.values())
+            holders = repo.find_leads(salesforce_ids=keys)
+            confirmed = []
+            for salesforce_id, key in keys.items():
+                lead = current.get(key)
+                holder = holders.lookup(salesforce_id=salesforce_id)
                 if lead is not None:
-                    _confirm(repo, lead, written.salesforce_id, now, counts)
+                    confirmed += _confirm(repo, lead, salesforce_id, holder, now, counts)
+            repo.save_leads(confirmed)
             for failure in outcome.failed:
                 refused = by_contact.get(failure.key)
                 repo.quarantine(
@@ -109,11 +116,16 @@ def drain_salesforce(ctx: JobContext, counts: JobCounts) -> None:
 
 
 def _confirm(
-    repo: Repository, lead: Lead, salesforce_id: str, now: datetime, counts: JobCounts
-) -> None:
+    repo: Repository,
+    lead: Lead,
+    salesforce_id: str,
+    holder: Lead | None,
+    now: datetime,
+    counts: JobCounts,
+) -> list[Lead]:
     """Salesforce holds the lead: keep its id and, for an MQL not yet handed off in this
-    cycle, start the SLA clock."""
-    holder = repo.find_lead(salesforce_id=salesforce_id)
+    cycle, start the SLA clock. The lead to save (none when `holder`, the stored lead with
+    that Salesforce id, is another lead)."""
     if holder is not None and holder.key != lead.key:
         message = (
             f"Salesforce lead {salesforce_id} is linked to leadloop lead {holder.key} already;"
@@ -121,7 +133,7 @@ def _confirm(
         )
         repo.quarantine("salesforce", "handoff.link", lead.key, {}, "link_conflict", message, now)
         counts["quarantined"] += 1
-        return
+        return []
     updated = dataclasses.replace(lead, salesforce_id=lead.salesforce_id or salesforce_id)
     times = updated.times
     mql_at = times.mql_at
@@ -134,7 +146,7 @@ def _confirm(
         updated = hand_off(updated, now)
         counts["handed_off"] += 1
         log.info("handoff.confirmed", lead=lead.key, salesforce_id=salesforce_id)
-    repo.save_lead(updated)
+    return [updated]
 
 
 def _no_contact(repo: Repository, item: OutboxItem, now: datetime, counts: JobCounts) -> None:
@@ -163,8 +175,7 @@ def drain_hubspot(ctx: JobContext, counts: JobCounts) -> None:
         for lead in leads.values():
             if lead.hubspot_id is None:
                 continue
-            values = hs_map.from_lead(lead, only=WRITE_BACK)
-            updates[lead.hubspot_id] = {name: hubspot_text(v) for name, v in values.items()}
+            updates[lead.hubspot_id] = write_back_values(hs_map, lead)
             if lead.times.recycled_at is not None or lead.stage in ("recycled", "disqualified"):
                 moving_back.append(lead.hubspot_id)
         outcome = ctx.hubspot.update_contacts(updates, clear_lifecycle_first=moving_back)
@@ -187,6 +198,12 @@ def drain_hubspot(ctx: JobContext, counts: JobCounts) -> None:
         counts["written_back"] += len(outcome.written)
         if len(items) < DRAIN_BATCH:
             return
+
+
+def write_back_values(hs_map: FieldMap, lead: Lead) -> dict[str, str]:
+    """The HubSpot properties the write-back sets for `lead`, as HubSpot takes them."""
+    values = hs_map.from_lead(lead, only=WRITE_BACK)
+    return {name: hubspot_text(value) for name, value in values.items()}
 
 
 def hubspot_text(value: object) -> str:

@@ -60,6 +60,14 @@ class TestQuarantine:
         assert resolved.resolved_at == at(10)
         assert new != qid
 
+    def test_the_count_is_of_unresolved_records(self, store: Store) -> None:
+        with store.transaction() as repo:
+            first = repo.quarantine("hubspot", "update", "a", {}, "400", "bad", at(0))
+            repo.quarantine("salesforce", "upsert", "b", {}, "400", "bad", at(0))
+            assert repo.count_quarantined() == 2
+            repo.resolve(first, at(1))
+            assert repo.count_quarantined() == 1
+
     def test_resolving_an_unknown_record_says_so(self, store: Store) -> None:
         """An id that is not in quarantine raises NotFoundError."""
         with store.transaction() as repo, pytest.raises(NotFoundError, match="quarantined"):
