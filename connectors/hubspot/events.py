@@ -4,14 +4,14 @@ The SDK has no generated client for it (its `marketing.events` package is about 
 events such as webinars, not e-mail opens and clicks), so the request goes through the
 contacts `ApiClient` (see `Transport.get`).
 
-One stream per event type, `limit` at the API's maximum of 1000, `offset`/`hasMore` paging:
-the API filters by one `eventType` at a time, and an unfiltered stream would also carry
-every SENT, PROCESSED and DELIVERED event (several per e-mail sent, many times the opens
-and clicks), so for any real send volume per-type streams cost fewer pages. Before reading
-several types, one unfiltered call of `limit=1` asks whether the window holds any event at
-all: a quiet window (the usual case for a 30-second cycle) costs that one call, not one per
-type. `endTimestamp` pins the result set, so events arriving while it is paged (newest
-first) cannot shift it.
+The window is first read unfiltered, one page of `limit` 1000 (the API's maximum): a quiet
+window (the usual case for a 30-second cycle) and a window of fewer than 1,000 events of any
+type both cost that one call, the wanted types picked from it. A busier window is read as
+one stream per event type, `offset`/`hasMore` paging: the API filters by one `eventType` at
+a time, and an unfiltered stream also carries every SENT, PROCESSED and DELIVERED event
+(several per e-mail sent, many times the opens and clicks), so for any real send volume
+per-type streams cost fewer pages. `endTimestamp` pins the result set, so events arriving
+while it is paged (newest first) cannot shift it.
 """
 
 from __future__ import annotations
@@ -43,17 +43,23 @@ class EmailEventReader:
             raise ValueError("end must not be before start")
         window = [("startTimestamp", epoch_ms(start)), ("endTimestamp", epoch_ms(end))]
         types = list(dict.fromkeys(event_types))
-        if len(types) > 1 and not self._any_event(window):
-            return
+        if len(types) > 1:
+            first = self._first_page(window)
+            if not first.get("hasMore"):
+                wanted = set(types)
+                yield from (e for e in first.get("events") or [] if e.get("type") in wanted)
+                return
         for event_type in types:
             yield from self._stream([*window, ("eventType", event_type)])
 
-    def _any_event(self, window: list[tuple[str, Any]]) -> bool:
-        params = [*window, ("limit", 1)]
+    def _first_page(self, window: list[tuple[str, Any]]) -> dict[str, Any]:
+        """One unfiltered page of the window: all of it when `hasMore` is false."""
+        params = [*window, ("limit", EVENTS_PAGE_MAX)]
         answer = self.transport.call(
             "email.events", partial(self.transport.get, EVENTS_PATH, params)
         )
-        return bool((answer.body or {}).get("events"))
+        body = answer.body or {}
+        return body if isinstance(body, dict) else {}
 
     def _stream(self, query: list[tuple[str, Any]]) -> Iterator[dict[str, Any]]:
         offset: str | None = None

@@ -1,5 +1,5 @@
-"""E-mail events from the legacy API: one stream per type, 1000 a page, offset paging, and
-one probe call first so a quiet window costs a single call."""
+"""E-mail events from the legacy API: one unfiltered page first, so a quiet or small window
+costs a single call; a busier one read as one stream per type, 1000 a page, offset paging."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ END = datetime(2025, 12, 31, tzinfo=UTC)
 
 
 def test_events_page_through_each_type_in_the_window(harness: Harness) -> None:
-    """2,300 opens (3 pages), 150 clicks and 2 unsubscribes in the window cost the probe and
-    5 pages; other types and events outside the window are not read."""
+    """2,300 opens (3 pages), 150 clicks and 2 unsubscribes in the window: more than one
+    unfiltered page, so they cost that page and 5 per-type pages; other types and events
+    outside the window are not returned."""
     world = harness.world
     people = [world.hubspot.add_contact({"email": f"e{n}@example.jp"}) for n in range(50)]
     for n in range(2_300):
@@ -44,7 +45,7 @@ def test_events_page_through_each_type_in_the_window(harness: Harness) -> None:
 
 
 def test_a_quiet_window_costs_one_call_whatever_the_types(harness: Harness) -> None:
-    """No events: the probe answers empty and no type is read."""
+    """No events: the unfiltered page answers empty and no type is read."""
     assert list(harness.connector.email_events(START, END)) == []
     assert harness.routes()[EVENTS] == 1
 
@@ -54,13 +55,20 @@ def test_a_single_type_is_read_without_a_probe(harness: Harness) -> None:
     assert harness.routes()[EVENTS] == 1
 
 
-def test_events_of_other_types_only_cost_the_probe_and_one_call_per_type(
+def test_a_small_window_costs_one_call_and_keeps_only_the_wanted_types(
     harness: Harness,
 ) -> None:
-    """Only deliveries in the window: the probe sees one, so each counted type is asked once
-    and nothing is returned."""
-    person = harness.world.hubspot.add_contact({"email": "d@example.jp"})
-    harness.world.hubspot.add_email_event(person, "DELIVERED", "January newsletter", START)
+    """Fewer than 1,000 events of any type: the one unfiltered page holds them all; the
+    deliveries in it are left out."""
+    world = harness.world
+    person = world.hubspot.add_contact({"email": "d@example.jp"})
+    for n in range(3):
+        world.hubspot.add_email_event(person, "OPEN", "January newsletter", START + timedelta(n))
+    world.hubspot.add_email_event(person, "CLICK", "January newsletter", START, "https://e.jp")
+    world.hubspot.add_email_event(person, "DELIVERED", "January newsletter", START)
+    world.hubspot.add_email_event(person, "UNSUBSCRIBED", "January newsletter", END)
 
-    assert list(harness.connector.email_events(START, END)) == []
-    assert harness.routes()[EVENTS] == 1 + 3
+    events = list(harness.connector.email_events(START, END))
+
+    assert Counter(e["type"] for e in events) == {"OPEN": 3, "CLICK": 1, "STATUSCHANGE": 1}
+    assert harness.routes()[EVENTS] == 1
