@@ -63,6 +63,16 @@ def _to_activity(row: ActivityRow) -> Activity:
     )
 
 
+def _to_change(row: StageChangeRow) -> StageChange:
+    return StageChange(
+        lead_key=row.lead_key,
+        from_stage=as_literal(row.from_stage, STAGES, "stage"),
+        to_stage=as_literal(row.to_stage, STAGES, "stage"),
+        at=row.at,
+        reasons=tuple(row.reasons),
+    )
+
+
 class HistoryQueries(Queries):
     """Activities, stage history and corrections."""
 
@@ -131,16 +141,17 @@ class HistoryQueries(Queries):
             .where(col(StageChangeRow.lead_key) == lead_key)
             .order_by(col(StageChangeRow.at), col(StageChangeRow.id))
         )
-        return [
-            StageChange(
-                lead_key=row.lead_key,
-                from_stage=as_literal(row.from_stage, STAGES, "stage"),
-                to_stage=as_literal(row.to_stage, STAGES, "stage"),
-                at=row.at,
-                reasons=tuple(row.reasons),
-            )
-            for row in self._session.exec(statement)
-        ]
+        return [_to_change(row) for row in self._session.exec(statement)]
+
+    def stage_changes_after(self, after_id: int = 0) -> list[tuple[int, StageChange]]:
+        """Every lead's stage changes recorded after the change numbered `after_id`, in the
+        order recorded, each with its number (to ask for the ones after it next time)."""
+        statement = (
+            select(StageChangeRow)
+            .where(col(StageChangeRow.id) > after_id)
+            .order_by(col(StageChangeRow.id))
+        )
+        return [(int(row.id or 0), _to_change(row)) for row in self._session.exec(statement)]
 
     def record_correction(self, correction: Correction) -> None:
         """Append a sales correction on one axis."""

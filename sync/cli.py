@@ -220,6 +220,15 @@ def _register_daemon() -> None:
 _register_daemon()
 
 
+def _register_demo() -> None:
+    from sync.cli_demo import demo
+
+    app.command("demo")(demo)
+
+
+_register_demo()
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the state database at $DATABASE_URL (default: ./var/leadloop.db)."""

@@ -202,6 +202,7 @@ class _ContactJob:
             return
         ids = list(self.wanted)[:count]
         found = self.hubspot.property_history(ids, self.history_properties)
+        self.counts.history_read += len(ids)
         for contact_id in ids:
             self.fetched[contact_id] = found.get(contact_id, {})
             del self.wanted[contact_id]

@@ -63,6 +63,7 @@ class StreamCounts:
     records about no known lead (e-mail events of unknown recipients, tasks of unknown
     leads, opportunities of no known lead); `unlinked`: leads whose Salesforce lead was
     deleted or merged away; `stage_changes`: lifecycle moves that Salesforce drove.
+    `history_read`: contacts whose property history was read (HubSpot contacts only).
     `api_calls`: calls by operation, from the connector's usage counters.
     """
 
@@ -77,6 +78,7 @@ class StreamCounts:
     unmatched: int = 0
     unlinked: int = 0
     quarantined: int = 0
+    history_read: int = 0
     api_calls: dict[str, int] = field(default_factory=dict)
 
     def totals(self) -> dict[str, int]:
@@ -94,6 +96,7 @@ class StreamCounts:
                 "unmatched",
                 "unlinked",
                 "quarantined",
+                "history_read",
             )
         }
         counts.update({f"calls.{op}": n for op, n in sorted(self.api_calls.items())})
