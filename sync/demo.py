@@ -99,12 +99,12 @@ class CallLedger:
         counts = run.counts
         if run.job == "ingest":
             self.minimum["hubspot"] += (
-                _pages(counts.get("hubspot_contacts_read", 0), 200)
-                + math.ceil(counts.get("hubspot_contacts_history_read", 0) / 50)
-                + _pages(counts.get("hubspot_email_events_read", 0), 1000)
+                _pages(counts.get("hubspot.contacts.read", 0), 200)
+                + math.ceil(counts.get("hubspot.contacts.history_read", 0) / 50)
+                + _pages(counts.get("hubspot.email_events.read", 0), 1000)
             )
             self.minimum["salesforce"] += sum(
-                _pages(counts.get(f"salesforce_{kind}_read", 0), 2000)
+                _pages(counts.get(f"salesforce.{kind}.read", 0), 2000)
                 for kind in ("Lead", "Task", "Event", "Opportunity")
             )
         elif run.job in ("handoff", "feedback"):
