@@ -8,12 +8,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from state.database import create_engine_for
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 """The Alembic script directory inside the installed package."""
+MIGRATION_LOCK = 0x6C6C6D67
+"""The PostgreSQL advisory lock that lets one replica migrate at a time (`llmg`)."""
 
 
 def alembic_config() -> Config:
@@ -25,9 +27,16 @@ def alembic_config() -> Config:
 
 
 def upgrade_engine(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the database behind `engine` to `revision`, in one transaction."""
+    """Upgrade the database behind `engine` to `revision`, in one transaction.
+
+    Replicas starting together migrate one at a time: the transaction first takes a
+    PostgreSQL advisory lock (SQLite's `BEGIN IMMEDIATE` does the same), so the next one
+    finds the schema at `revision` and has nothing to do.
+    """
     config = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

@@ -11,7 +11,7 @@ would abort the whole batch's transaction instead of one record.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -202,6 +202,27 @@ class AlertSentRow(Table, table=True):
     sla_started_at: datetime = Field(sa_type=UtcDateTime)
     level: int
     recipient: str
+    status: str
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class DigestSentRow(Table, table=True):
+    """One owner's daily digest; the unique key makes each (day, owner) go out once."""
+
+    __tablename__ = "digests_sent"
+    __table_args__ = (
+        UniqueConstraint("day", "owner"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed', 'cancelled')", name="status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    """The business day of the digest, in the calendar's time zone."""
+    owner: str
+    """The owner's e-mail address, lower case."""
     status: str
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_type=Text)

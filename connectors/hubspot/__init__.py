@@ -5,6 +5,7 @@ the API maximums, paced under the rate limits, retried, and every failure sorted
 `classify` into the shared `connectors.errors` types.
 """
 
+from connectors.hubspot.account import HubSpotPortal
 from connectors.hubspot.client import HubSpotConnector
 from connectors.hubspot.errors import HubSpotRecordError, PropertyProblem, classify
 from connectors.hubspot.ratelimit import Pacer
@@ -13,6 +14,7 @@ from connectors.hubspot.writes import WriteOutcome
 
 __all__ = [
     "HubSpotConnector",
+    "HubSpotPortal",
     "HubSpotRecordError",
     "HubSpotSettings",
     "Pacer",

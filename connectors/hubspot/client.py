@@ -4,7 +4,8 @@ Records are dicts keyed by HubSpot's own names (`{"id", "properties", "createdAt
 "updatedAt", "archived"}`, property names as in the account). The connector knows nothing
 about leads, scores or SLAs. Every HTTP call is counted in `usage` by operation:
 `contacts.search`, `contacts.batch_read_history`, `contacts.batch_update`,
-`contacts.batch_upsert`, `email.events`, `properties.list`, `properties.create`.
+`contacts.batch_upsert`, `email.events`, `properties.list`, `properties.create`,
+`account.details`.
 
     with HubSpotConnector(HubSpotSettings.from_env()) as hubspot:
         for page in hubspot.changed_contacts(cursor - lag, ["email", "lifecyclestage"]):
@@ -19,6 +20,7 @@ from types import TracebackType
 from typing import Any, cast
 
 from connectors.hubspot._transport import Transport
+from connectors.hubspot.account import HubSpotPortal, PortalLookup
 from connectors.hubspot.contacts import SEARCH_PAGE_MAX, ContactReader
 from connectors.hubspot.events import DEFAULT_EVENT_TYPES, EmailEventReader
 from connectors.hubspot.ratelimit import Pacer
@@ -56,6 +58,7 @@ class HubSpotConnector:
         self._contacts = ContactReader(self._transport)
         self._events = EmailEventReader(self._transport)
         self._writer = ContactWriter(self._transport)
+        self._portal = PortalLookup(self._transport, settings.portal_id)
 
     def changed_contacts(
         self,
@@ -135,6 +138,14 @@ class HubSpotConnector:
             "properties.create", lambda: api.create(OBJECT_TYPE, body, **options)
         )
         return cast(dict[str, Any], answer.body)
+
+    def portal(self) -> HubSpotPortal | None:
+        """The account's portal id and web-app domain, for links to its records.
+
+        `settings.portal_id` when set; otherwise asked of HubSpot once (`account.details`)
+        and kept. None when HubSpot will not say: a HubSpot failure is logged once (see
+        `connectors.hubspot.account`), never raised."""
+        return self._portal.portal()
 
     def close(self) -> None:
         """Close the SDK's connection pools."""

@@ -2,8 +2,9 @@
 
 Secrets come from the environment only: `HubSpotSettings.from_env()` reads
 `HUBSPOT_ACCESS_TOKEN` (a private app token) and, optionally, `HUBSPOT_BASE_URL` (the
-emulator's address in tests and demos) and `HUBSPOT_ACCOUNT_TIMEZONE`. The token is kept out
-of `repr()` so it never reaches a log line or a traceback.
+emulator's address in tests and demos), `HUBSPOT_ACCOUNT_TIMEZONE` and `HUBSPOT_PORTAL_ID`
+(the account's id for links to its records, instead of asking HubSpot). The token is kept
+out of `repr()` so it never reaches a log line or a traceback.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ DEFAULT_BASE_URL = "https://api.hubapi.com"
 TOKEN_VARIABLE = "HUBSPOT_ACCESS_TOKEN"
 BASE_URL_VARIABLE = "HUBSPOT_BASE_URL"
 TIMEZONE_VARIABLE = "HUBSPOT_ACCOUNT_TIMEZONE"
+PORTAL_ID_VARIABLE = "HUBSPOT_PORTAL_ID"
 SCOPES = (
     "crm.objects.contacts.read",
     "crm.objects.contacts.write",
@@ -38,10 +40,13 @@ TOKEN_FIX = (
 class HubSpotSettings:
     """One HubSpot account as the connector uses it.
 
-    The limits are those of a private app on a Professional/Enterprise account: 100 calls per
-    rolling 10 seconds, 5 search calls a second, 250,000 calls a day. Set `daily_limit` below
-    the account's quota to keep a share of it for other integrations. `account_timezone` is
-    where HubSpot's daily quota resets (midnight there).
+    The defaults are the lowest private-app limits, a Free or Starter account's: 100 calls per
+    rolling 10 seconds, 5 search calls a second, 250,000 calls a day (Professional accounts
+    have 190 per 10 seconds and 650,000 a day, Enterprise 190 and 1,000,000). Set
+    `daily_limit` below the account's quota to keep a share of it for other integrations.
+    `account_timezone` is where HubSpot's daily quota resets (midnight there). `portal_id`,
+    when set, is the account's id (Hub ID) for links to its records; otherwise the connector
+    asks HubSpot.
     """
 
     access_token: str = field(repr=False)
@@ -51,6 +56,7 @@ class HubSpotSettings:
     search_per_second: int = 5
     daily_limit: int = 250_000
     account_timezone: str = "UTC"
+    portal_id: int | None = None
 
     def __post_init__(self) -> None:
         if not self.access_token.strip():
@@ -58,6 +64,8 @@ class HubSpotSettings:
         for name in ("timeout_seconds", "ten_secondly_limit", "search_per_second", "daily_limit"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, was {getattr(self, name)!r}")
+        if self.portal_id is not None and self.portal_id <= 0:
+            raise ValueError(f"portal_id must be positive, was {self.portal_id!r}")
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
 
     @property
@@ -86,4 +94,16 @@ class HubSpotSettings:
                 f"{TIMEZONE_VARIABLE} names no known time zone: {zone!r}",
                 fix=f"set {TIMEZONE_VARIABLE} to an IANA zone such as Asia/Tokyo, or unset it",
             ) from exc
-        return cls(access_token=token, base_url=base_url, account_timezone=zone)
+        portal = env.get(PORTAL_ID_VARIABLE, "").strip()
+        if portal and not (portal.isascii() and portal.isdigit() and int(portal) > 0):
+            raise FatalError(
+                "HubSpot",
+                f"{PORTAL_ID_VARIABLE} is not a HubSpot account id: {portal!r}",
+                fix=f"set {PORTAL_ID_VARIABLE} to the account's Hub ID (digits only), or unset it",
+            )
+        return cls(
+            access_token=token,
+            base_url=base_url,
+            account_timezone=zone,
+            portal_id=int(portal) if portal else None,
+        )

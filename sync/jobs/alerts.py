@@ -8,18 +8,25 @@ is empty). Each (lead, SLA, SLA start, level) is claimed in the store and commit
 its e-mail is sent (`state.alerts`), so it is sent once across runs and restarts; a send
 that fails stays claimed and is retried on the next run, oldest first. The only duplicate
 possible is the resend of an e-mail in flight when the process died.
+
+Once a business day, from `alerts.digest_at`, each owner also gets one digest of their open
+breaches (`sync.jobs.digest`), collected in the same pass over the leads. Every e-mail links
+to the lead's Salesforce record and to its HubSpot contact (`HubSpotConnector.portal`; the
+link is left out while the account's portal id is unknown).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from functools import partial
 
 import structlog
 
 from mappings.model import Lead, Stage
 from state import AlertRecord, Repository
 from sync.jobs.context import JobContext, JobCounts
+from sync.jobs.digest import DigestBook, open_book, send_digests
 from sync.mail import AlertLead, Breach, MailError, render_alert
 from sync.sla import SlaStatus
 
@@ -37,19 +44,23 @@ def run_alerts(ctx: JobContext) -> JobCounts:
     now = ctx.clock()
     oldest: datetime | None = None
     with ctx.store.transaction() as repo:
+        book = open_book(ctx, repo, now)
         for stage in WATCHED_STAGES:
             page: list[Lead] = []
             for lead in repo.leads(stage):
                 page.append(lead)
                 if len(page) == PAGE:
-                    oldest = _claim_page(ctx, repo, page, now, counts, oldest)
+                    oldest = _claim_page(ctx, repo, page, now, counts, oldest, book)
                     page = []
-            oldest = _claim_page(ctx, repo, page, now, counts, oldest)
+            oldest = _claim_page(ctx, repo, page, now, counts, oldest, book)
     counts["oldest_breach_seconds"] = int((now - oldest).total_seconds()) if oldest else 0
     with ctx.store.transaction() as repo:
         pending = repo.pending_alerts()
     for record in pending:
+        ctx.stop_point(counts)  # the claims and the sends before are committed
         _send(ctx, record, counts)
+    if book is not None:
+        send_digests(ctx, book, counts, partial(_breach, ctx))
     return counts
 
 
@@ -60,6 +71,7 @@ def _claim_page(
     now: datetime,
     counts: JobCounts,
     oldest: datetime | None,
+    book: DigestBook | None,
 ) -> datetime | None:
     if not page:
         return oldest
@@ -71,11 +83,15 @@ def _claim_page(
             counts["breaches_open"] += 1
             if oldest is None or status.deadline < oldest:
                 oldest = status.deadline
+            if book is not None:
+                book.collect(lead, status)
             for level in range(1, status.level + 1):
                 to = recipients(ctx, lead, level)
                 if not to:
                     counts["no_recipient"] += 1
-                    log.warning("alerts.no_recipient", lead=lead.key, sla=status.sla, level=level)
+                    log.warning(
+                        "alerts.no_recipient", lead=lead.key, sla=status.sla, alert_level=level
+                    )
                     continue
                 claimed = repo.claim_alert(
                     lead.key, status.sla, status.started_at, level, ", ".join(to), now
@@ -145,15 +161,17 @@ def _send(ctx: JobContext, record: AlertRecord, counts: JobCounts) -> None:
         "alerts.sent",
         lead=lead.key,
         sla=record.sla,
-        level=record.level,
+        alert_level=record.level,
         overdue_business_hours=status.overdue_business_hours,
     )
 
 
-def _breach(ctx: JobContext, lead: Lead, status: SlaStatus, level: int) -> Breach:
+def _breach(ctx: JobContext, lead: Lead, status: SlaStatus, level: int | None = None) -> Breach:
+    """The breach as the e-mails show it, at `level` (default: the status's own)."""
     name = " ".join(p for p in (lead.last_name, lead.first_name) if p) or lead.email or lead.key
     links = ctx.maps.hubspot.from_lead(lead, only=["salesforce_url"]).values()
     link = next(iter(links), None)
+    portal = ctx.hubspot.portal() if lead.hubspot_id else None
     handed = lead.times.handed_off_at or lead.times.mql_at or status.started_at
     return Breach(
         lead=AlertLead(
@@ -164,10 +182,11 @@ def _breach(ctx: JobContext, lead: Lead, status: SlaStatus, level: int) -> Breac
             reasons=lead.score.reasons,
             handed_off_at=handed,
             salesforce_url=str(link) if link and lead.salesforce_id else None,
+            hubspot_url=portal.contact_url(lead.hubspot_id) if portal and lead.hubspot_id else None,
             owner_email=lead.fit.owner,
         ),
         sla=status.sla,
-        level=1 if level == 1 else 2,
+        level=1 if (level or status.level) == 1 else 2,
         deadline=status.deadline,
         overdue_business_hours=status.overdue_business_hours,
     )

@@ -20,10 +20,12 @@ file. Variables:
   `format_day(date)`, `format_hours(float)` (`3.5`), `format_points(int)` (`+10`).
 
 Each message is multipart/alternative (text, then HTML), UTF-8, its headers RFC 2047
-encoded by `email.policy.SMTP`. An alert carries `X-Leadloop-Alert: <sla>/<level>` and a
-Message-ID derived from `alert_key`, a digest `X-Leadloop-Digest: <day>` and a Message-ID
-derived from the owner's address and the day: a message sent again after a crash carries
-the same Message-ID, so mail systems can tell it is the same message.
+encoded under `email.policy.SMTP`; the Subject and the display names are folded by
+`sync.mail._headers`, so that no space is lost where a long one is folded. An alert carries
+`X-Leadloop-Alert: <sla>/<level>` and a Message-ID derived from `alert_key`, a digest
+`X-Leadloop-Digest: <day>` and a Message-ID derived from the owner's address and the day:
+a message sent again after a crash carries the same Message-ID, so mail systems can tell it
+is the same message.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from email import policy
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -42,6 +44,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from sync.mail._headers import POLICY
 from sync.mail.content import ALERT_HEADER, DIGEST_HEADER, LANGUAGES, Breach, Language
 from sync.mail.errors import MailConfigError
 
@@ -250,7 +253,7 @@ def _address(text: str, what: str) -> Address:
         raise ValueError(f"{what} {text!r} is not an e-mail address")
     try:
         return Address(display_name=name, addr_spec=addr_spec)
-    except (ValueError, IndexError) as exc:
+    except (ValueError, IndexError, HeaderParseError) as exc:
         raise ValueError(f"{what} {text!r} is not an e-mail address") from exc
 
 
@@ -272,7 +275,7 @@ def _message(
 ) -> EmailMessage:
     if not to:
         raise ValueError("an e-mail needs at least one recipient")
-    message = EmailMessage(policy=policy.SMTP)
+    message = EmailMessage(policy=POLICY)
     message["Subject"] = subject
     message["From"] = sender
     message["To"] = tuple(to)

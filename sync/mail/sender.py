@@ -23,7 +23,7 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import Protocol
 
-from sync.mail.content import ALERT_HEADER
+from sync.mail.content import ALERT_HEADER, DIGEST_HEADER
 from sync.mail.errors import MailError
 from sync.mail.settings import CA_BUNDLE_VARIABLE, URL_VARIABLE, SmtpSettings
 
@@ -207,6 +207,9 @@ class _Progress:
 class FolderMailer:
     """Writes each message to `folder/<UTC time>-<n>-<slug>.eml`; the demo's SMTP sink.
 
+    The slug names the alert (`first_touch-1`) or the digest (`digest-2026-01-15`) and the
+    first recipient.
+
     `clock` gives the time in the file name (the demo's clock; default the wall clock); `n`
     counts the files of that second, so names sort in the order written and never overwrite
     one another."""
@@ -271,7 +274,9 @@ def _scrub(text: str, secrets: Iterable[str]) -> str:
 
 
 def _slug(message: EmailMessage) -> str:
-    parts = [str(message.get(ALERT_HEADER, "")).replace("/", "-")]
+    digest = message.get(DIGEST_HEADER)
+    kind = f"digest-{digest}" if digest else str(message.get(ALERT_HEADER, ""))
+    parts = [kind.replace("/", "-")]
     recipients = getaddresses([str(v) for v in message.get_all("To", [])])
     if recipients:
         parts.append(recipients[0][1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import tomllib
 from collections.abc import Iterator
 from fnmatch import fnmatch
@@ -63,7 +64,7 @@ class TestSchema:
         """All tables exist and the database is at the head revision."""
         upgrade(db_url)
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-        assert revision(engine) == head == "0002"
+        assert revision(engine) == head == "0003"
         assert set(inspect(engine).get_table_names()) == set(metadata.tables) | {"alembic_version"}
 
     def test_upgrade_twice_is_harmless(self, db_url: str, engine: Engine) -> None:
@@ -72,6 +73,27 @@ class TestSchema:
             pass
         with Store.connect(db_url, migrate=True):
             pass
+        assert differences(engine) == []
+
+    def test_replicas_starting_together_migrate_once(self, db_url: str, engine: Engine) -> None:
+        """Four processes' worth of start-ups on an empty database at the same moment: each
+        waits for the one migrating, none fails, the schema is the tables' schema."""
+        start = threading.Barrier(4)
+        failures: list[BaseException] = []
+
+        def start_up() -> None:
+            start.wait()
+            try:
+                upgrade(db_url)
+            except BaseException as exc:  # reported below, with the others
+                failures.append(exc)
+
+        threads = [threading.Thread(target=start_up) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert failures == []
         assert differences(engine) == []
 
     def test_downgrade_to_base_drops_everything_and_upgrade_restores(self, engine: Engine) -> None:
@@ -89,7 +111,7 @@ class TestPackaging:
         assert ROOT / "state" / "migrations" == MIGRATIONS
         assert (MIGRATIONS / "env.py").is_file()
         script = ScriptDirectory.from_config(alembic_config())
-        assert [r.revision for r in script.walk_revisions()] == ["0002", "0001"]
+        assert [r.revision for r in script.walk_revisions()] == ["0003", "0002", "0001"]
 
     def test_migrations_are_packages_that_setuptools_finds(self) -> None:
         """state.migrations and its versions have __init__.py, so find_packages (pyproject's

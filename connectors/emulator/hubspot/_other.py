@@ -1,9 +1,12 @@
-"""Contact property definitions, the legacy e-mail events API and the admin routes.
+"""Contact property definitions, the legacy e-mail events API, the account's details and
+the admin routes.
 
 Properties: `GET|POST /crm/v3/properties/contacts` (SDK `hubspot/crm/properties/api/core_api.py`,
 spec `PublicApiSpecs/CRM/Properties/Rollouts/145899/v3/properties.json`). E-mail events:
 `GET /email/public/v1/events` (legacy API, not in the SDK's generated clients: call it with
-`client.api_request`). Admin routes under `/__emulator/hubspot/` wrap the state's methods.
+`client.api_request`). Account details: `GET /account-info/v3/details` (not in the SDK's
+generated clients either; the answer's fields as the API reference lists them). Admin routes
+under `/__emulator/hubspot/` wrap the state's methods.
 """
 
 from __future__ import annotations
@@ -109,6 +112,22 @@ class OtherRoutes:
                 "hasMore": more,
                 "offset": str(offset + len(page)),
                 "events": [e.to_json(self.state.portal_id) for e in page],
+            }
+        )
+
+    async def account_details(self, request: Request) -> Response:
+        state = self.state
+        return JSONResponse(
+            {
+                "portalId": state.portal_id,
+                "accountType": "STANDARD",
+                "timeZone": "UTC",
+                "companyCurrency": "JPY",
+                "additionalCurrencies": [],
+                "utcOffset": "+00:00",
+                "utcOffsetMilliseconds": 0,
+                "uiDomain": state.ui_domain,
+                "dataHostingLocation": "eu1" if "-eu1." in state.ui_domain else "na1",
             }
         )
 

@@ -96,6 +96,7 @@ def build_hubspot_app(state: HubSpotState, control: Control) -> ASGIApp:
         api("/crm/v3/properties/contacts", other.list_properties, "GET"),
         api("/crm/v3/properties/contacts", other.create_property, "POST"),
         api("/email/public/v1/events", other.email_events, "GET"),
+        api("/account-info/v3/details", other.account_details, "GET"),
         Route(f"{ADMIN}/contacts", _admin(other.admin_add_contact), methods=["POST"]),
         Route(f"{ADMIN}/contacts/{{contactId}}", _admin(other.admin_contact), methods=["GET"]),
         Route(

@@ -374,6 +374,8 @@ class HubSpotState:
         self.clock = clock
         self.tokens = set(tokens)
         self.portal_id = portal_id
+        self.ui_domain = "app.hubspot.com"
+        """The web app's host named in the account details (`app-eu1.hubspot.com` in the EU)."""
         self.batch_errors: BatchErrors = batch_errors
         self.lock = threading.RLock()
         self.limiter = RateLimiter(

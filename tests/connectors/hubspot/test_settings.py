@@ -38,12 +38,24 @@ class TestFromEnv:
         assert "HUBSPOT_ACCESS_TOKEN" in info.value.fix
         assert "crm.objects.contacts.write" in info.value.fix
 
+    def test_the_portal_id_comes_from_the_environment(self) -> None:
+        """HUBSPOT_PORTAL_ID is the account's id for record links; unset, it is asked for."""
+        env = {"HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_PORTAL_ID": " 12345678 "}
+        assert HubSpotSettings.from_env(env).portal_id == 12345678
+        assert HubSpotSettings.from_env({"HUBSPOT_ACCESS_TOKEN": TOKEN}).portal_id is None
+
     @pytest.mark.parametrize(
         ("name", "value"),
-        [("HUBSPOT_BASE_URL", "api.hubapi.com"), ("HUBSPOT_ACCOUNT_TIMEZONE", "Mars/Base")],
+        [
+            ("HUBSPOT_BASE_URL", "api.hubapi.com"),
+            ("HUBSPOT_ACCOUNT_TIMEZONE", "Mars/Base"),
+            ("HUBSPOT_PORTAL_ID", "app.hubspot.com/contacts/123"),
+            ("HUBSPOT_PORTAL_ID", "0"),
+        ],
     )
     def test_bad_values_stop_with_the_variable_named(self, name: str, value: str) -> None:
-        """A base URL without a scheme or an unknown zone names the variable to fix."""
+        """A base URL without a scheme, an unknown zone or a portal id that is not a number
+        names the variable to fix."""
         with pytest.raises(FatalError) as info:
             HubSpotSettings.from_env({"HUBSPOT_ACCESS_TOKEN": TOKEN, name: value})
         assert name in info.value.fix

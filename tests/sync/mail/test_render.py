@@ -169,8 +169,11 @@ class TestAlertMessage:
 
     def test_bad_inputs_are_refused(self) -> None:
         """A recipient that is no address, an empty key or a naive time is a ValueError."""
-        with pytest.raises(ValueError, match="recipient"):
-            render_alert(BREACH, alert_key=KEY, to=["sato"], sender=SENDER, language="ja", tz=JST)
+        for nobody in ("sato", "@example.co.jp"):
+            with pytest.raises(ValueError, match="recipient"):
+                render_alert(
+                    BREACH, alert_key=KEY, to=[nobody], sender=SENDER, language="ja", tz=JST
+                )
         with pytest.raises(ValueError, match="alert_key"):
             render_alert(BREACH, alert_key="", to=["a@b.jp"], sender=SENDER, language="ja", tz=JST)
         with pytest.raises(ValueError, match="timezone-aware"):

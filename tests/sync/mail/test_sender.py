@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from sync.mail import FolderMailer, Mailer, MailError, SmtpMailer, SmtpSettings, render_alert
+from sync.mail import (
+    FolderMailer,
+    Mailer,
+    MailError,
+    SmtpMailer,
+    SmtpSettings,
+    render_alert,
+    render_digest,
+)
+from sync.mail.content import Language
 from tests.sync.mail.conftest import (
     BREACH,
     HOST,
@@ -25,6 +34,7 @@ from tests.sync.mail.conftest import (
     StartServer,
     TlsFiles,
     free_port,
+    make_breach,
 )
 
 SENDER = "leadloop <leadloop@example.co.jp>"
@@ -72,6 +82,43 @@ class TestPlainSmtp:
         assert parsedate_to_datetime(message["Date"]) == NOW
         assert message["Message-ID"] == sent["Message-ID"]
         assert message["X-Leadloop-Alert"] == "first_touch/1"
+
+    @pytest.mark.parametrize(
+        ("language", "subject"),
+        [
+            ("ja", "【エスカレーション】北斗化学 小林 誠 様（初回対応）"),
+            ("en", "[Escalated] 小林 誠 (北斗化学): first touch"),
+        ],
+    )
+    def test_a_folded_subject_arrives_with_its_spaces(
+        self, smtp_server: Server, language: Language, subject: str
+    ) -> None:
+        """A Subject and display names folded where a space is arrive as they were rendered."""
+        breach = make_breach(level=2, lead_changes={"company": "北斗化学", "name": "小林 誠"})
+        to = [
+            "佐藤 花子 <sato@example.co.jp>",
+            "関東支社 第一営業部 小林 誠 <kobayashi@example.co.jp>",
+        ]
+        sent = render_alert(
+            breach,
+            alert_key="lead-2/first_touch/2026-01-09T10:00:00+00:00/2",
+            to=to,
+            sender="リードループ 通知 <leadloop@example.co.jp>",
+            language=language,
+            tz=JST,
+            now=NOW,
+        )
+        assert sent["Subject"] == subject
+        mailer(smtp_server.url()).send(sent)
+        [received] = smtp_server.inbox.received
+        assert received.rcpt_tos == ["sato@example.co.jp", "kobayashi@example.co.jp"]
+        message = received.message
+        assert message["Subject"] == subject
+        assert [a.display_name for a in message["To"].addresses] == [
+            "佐藤 花子",
+            "関東支社 第一営業部 小林 誠",
+        ]
+        assert message["From"].addresses[0].display_name == "リードループ 通知"
 
     def test_both_parts_arrive_decodable(self, smtp_server: Server) -> None:
         """multipart/alternative with the text part first, both UTF-8 with the Japanese intact."""
@@ -276,6 +323,22 @@ class TestFolderMailer:
         parsed = message_from_bytes(data, policy=policy.default)
         assert parsed["Subject"] == SUBJECT
         assert parsed["Message-ID"] == sent["Message-ID"]
+
+    def test_a_digest_is_named_by_its_day(self, tmp_path: Path) -> None:
+        """A digest's file name says it is the digest of its day, for its owner."""
+        digest = render_digest(
+            None,
+            "sato@example.co.jp",
+            [BREACH],
+            sender="leadloop@example.co.jp",
+            language="ja",
+            tz=JST,
+            day=date(2026, 1, 16),
+            now=NOW,
+        )
+        FolderMailer(tmp_path, clock=lambda: NOW).send(digest)
+        [path] = tmp_path.iterdir()
+        assert path.name == "20260116T023000Z-0001-digest-2026-01-16-sato-example-co-jp.eml"
 
     def test_names_sort_in_the_order_written_and_never_clash(self, tmp_path: Path) -> None:
         """Two mailers writing in the same second get distinct, ordered names."""
