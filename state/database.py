@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,21 @@ def create_engine_for(url: str | URL, *, echo: bool = False) -> Engine:
     raise UnsupportedDatabaseError(redact_url(parsed), backend)
 
 
+def _use_wal(cursor: Any) -> None:
+    """Switch to write-ahead logging. The switch needs the database to itself and SQLite
+    does not wait for that (no busy timeout), so a process starting next to another one,
+    on a new file, tries again for up to the busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or url.query.get("mode") == "memory"
@@ -92,7 +109,7 @@ def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             if not in_memory:
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _use_wal(cursor)
         finally:
             cursor.close()
 

@@ -2,9 +2,10 @@
 
 On PostgreSQL, a session advisory lock (`pg_try_advisory_lock`) on a connection of its own,
 held for as long as the process lives: the server releases it the moment that connection
-dies, so a standby takes over at its next try. On SQLite (one machine, one file), a row in
-`locks` with a lease the holder renews; a holder that stops renewing loses the lock when the
-lease ends.
+dies, so a standby takes over at its next try; `renew` asks the server whether that session
+still holds it (a connection lost to a network cut or a server restart loses the lock). On
+SQLite (one machine, one file), a row in `locks` with a lease the holder renews; a holder
+that stops renewing loses the lock when the lease ends.
 
     lock = InstanceLock(store, holder="host-1:4242", lease=timedelta(seconds=60))
     while not lock.acquire():      # a hot standby: try again every few seconds
@@ -20,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, delete
 
 from state._base import Queries
@@ -30,6 +32,13 @@ if TYPE_CHECKING:
     from state.store import Store
 
 LOCK_NAME = "leadloop.daemon"
+_HELD = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid() AND classid = CAST(:high AS oid)"
+    " AND objid = CAST(:low AS oid) AND objsubid = 1)"
+)
+"""Whether this session holds the advisory lock of a 64-bit key (its halves as `pg_locks`
+shows them)."""
 
 
 class LockQueries(Queries):
@@ -83,18 +92,24 @@ class InstanceLock:
         return self._lease()
 
     def renew(self) -> bool:
-        """Keep the lock; False when it was lost (another holder took an expired lease)."""
+        """Keep the lock; False when it was lost (another holder took an expired lease, or
+        the session that held the advisory lock is gone)."""
+        if self._postgres and self._connection is not None:
+            return self._still_advisory(self._connection)
         return self.acquire()
 
     def release(self) -> None:
         """Give the lock up (a no-op when not held)."""
         if self._postgres:
-            if self._connection is not None:
-                self._connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": _key(self.name)}
-                )
-                self._connection.close()
-                self._connection = None
+            connection, self._connection = self._connection, None
+            if connection is not None:
+                try:
+                    connection.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": _key(self.name)}
+                    )
+                except SQLAlchemyError:
+                    connection.invalidate()  # closing the session frees its locks
+                connection.close()
             return
         with self._store.transaction() as repo:
             repo.drop_lease(self.name, self.holder)
@@ -112,6 +127,22 @@ class InstanceLock:
             return True
         connection.close()
         return False
+
+    def _still_advisory(self, connection: Connection) -> bool:
+        key = _key(self.name)
+        try:
+            held = bool(
+                connection.execute(
+                    _HELD, {"high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF}
+                ).scalar()
+            )
+        except SQLAlchemyError:
+            held = False
+        if not held:
+            self._connection = None
+            connection.invalidate()  # whatever session it has now must not keep a lock
+            connection.close()
+        return held
 
     def _lease(self) -> bool:
         with self._store.transaction() as repo:

@@ -19,6 +19,7 @@ RunStatus = Literal["running", "ok", "failed"]
 """A run is `running` from `start_run` until `finish_run` says `ok` or `failed`."""
 
 RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
+INTERRUPTED = "interrupted: the process ended before the run finished (its batch is redone)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,19 @@ class RunQueries(Queries):
         row.counts = dict(counts)
         row.error = error
         self._session.flush()
+
+    def close_interrupted_runs(self, at: datetime) -> int:
+        """Mark every run still `running` as failed at `at`: its process ended before it could
+        say how it went (killed, or its machine lost). Only the instance holding the lock
+        calls this, when it takes it, so no run of a live process is touched. How many."""
+        statement = select(RunRow).where(col(RunRow.status) == "running")
+        rows = list(self._session.exec(statement))
+        for row in rows:
+            row.status = "failed"
+            row.finished_at = require_aware(at, "at")
+            row.error = INTERRUPTED
+        self._session.flush()
+        return len(rows)
 
     def recent_runs(self, limit: int) -> list[RunRecord]:
         """The last `limit` runs of any job, newest first."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import threading
 from contextlib import ExitStack
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,6 +32,8 @@ REPLAYABLE = {
     "writeback.update_contact": ("hubspot", "update_contact"),
 }
 """Quarantined writes `errors --replay` queues again, by the operation that failed."""
+MIN_LEASE = timedelta(seconds=3)
+"""The shortest instance lock lease: it is renewed every third of it."""
 
 
 def run(
@@ -45,6 +48,15 @@ def run(
             help="Serve /healthz and /metrics on this port (default 8080; 0 picks one).",
         ),
     ] = 8080,
+    lease: Annotated[
+        str | None,
+        typer.Option(
+            "--lease",
+            envvar="LEADLOOP_LOCK_LEASE",
+            help="How long a dead instance's SQLite lock lease keeps its standby waiting,"
+            " such as 30s (the default) or 2m; renewed every third of it.",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Run the daemon: every job on its interval until SIGTERM. Exit 1 if a job failed
@@ -52,10 +64,11 @@ def run(
     from connectors.errors import FatalError
     from sync.cli import UsageError, find_config
     from sync.config import load_config
-    from sync.daemon import open_context, serve
+    from sync.daemon import LEASE, open_context, serve
     from sync.logs import configure_logging
     from sync.mail import MailConfigError
 
+    held_for = LEASE if lease is None else _lease(lease)
     loaded = load_config(find_config(config))
     configure_logging()
     with ExitStack() as stack:
@@ -63,19 +76,35 @@ def run(
             ctx = stack.enter_context(open_context(loaded))
         except (FatalError, MailConfigError) as exc:
             raise UsageError(str(exc)) from None
-        if once:
-            raise typer.Exit(_run_once(ctx))
-        stop = threading.Event()
+        stop = ctx.stopping if once else threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        raise typer.Exit(serve(ctx, stop=stop, health_port=health_port))
+        if once:
+            raise typer.Exit(_run_once(ctx, held_for))
+        raise typer.Exit(serve(ctx, stop=stop, health_port=health_port, lease=held_for))
 
 
-def _run_once(ctx: JobContext) -> int:
+def _lease(text: str) -> timedelta:
+    from sync.calendar import parse_duration
+    from sync.cli import UsageError
+
+    try:
+        duration = parse_duration(text.strip())
+    except ValueError as exc:
+        raise UsageError(f"--lease / LEADLOOP_LOCK_LEASE: {exc}") from None
+    if duration.business or duration.amount < MIN_LEASE:
+        raise UsageError(
+            f"--lease / LEADLOOP_LOCK_LEASE: {text!r} is not allowed; give calendar time of"
+            f" at least {MIN_LEASE.seconds}s, such as 30s or 2m"
+        )
+    return duration.amount
+
+
+def _run_once(ctx: JobContext, lease: timedelta) -> int:
     from state.lock import InstanceLock
-    from sync.daemon import LEASE, instance_name, run_once
+    from sync.daemon import LockRenewer, close_interrupted_runs, instance_name, run_once
 
-    lock = InstanceLock(ctx.store, instance_name(), LEASE)
+    lock = InstanceLock(ctx.store, instance_name(), lease)
     if not lock.acquire():
         typer.echo(
             f"leadloop: another instance is running ({lock.holder_now() or lock.kind});"
@@ -83,14 +112,20 @@ def _run_once(ctx: JobContext) -> int:
             err=True,
         )
         return 1
+    close_interrupted_runs(ctx)
+    renewer = LockRenewer(lock, ctx.stopping.set)
+    renewer.start()
     try:
         runs = run_once(ctx)
     finally:
+        renewer.stop()
         lock.release()
     failed = [r for r in runs if not r.ok]
     for r in failed:
         typer.echo(f"leadloop: job {r.job} failed: {r.error}", err=True)
-    return 1 if failed else 0
+    if renewer.lost.is_set():
+        typer.echo("leadloop: the instance lock was lost; stopped early", err=True)
+    return 1 if failed or renewer.lost.is_set() else 0
 
 
 def runs(

@@ -10,10 +10,14 @@ runs every job once in pipeline order. `serve` is the daemon:
   overlap and share the connectors safely; `max_instances=1`, coalescing and
   `schedule.misfire_grace` keep a slow cycle from piling up runs; the first cycle runs
   at once, in pipeline order;
-- the lock is renewed on a thread of its own; a lost lock stops the daemon (exit 1);
+- the lock is renewed on a thread of its own, every third of the lease, until the last job
+  has ended; a lost lock stops the daemon (exit 1);
 - `/healthz` and `/metrics` are served on `health_port`;
-- on SIGTERM or SIGINT the job in flight finishes its batch, the lock is released and the
-  process exits 0.
+- when `stop` is set (SIGTERM or SIGINT, see `sync.cli_daemon`), `ctx.stopping` is set: the
+  job in flight stops at its next stop point, after the batch in flight has committed
+  (`JobContext.stop_point`), no queued job starts, the lock is released and `serve`
+  returns 0. A batch is bounded (a page, a 2,000-item drain), so this takes seconds,
+  unless a CRM call of that batch is waiting out a rate limit.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -38,7 +43,7 @@ from state.lock import InstanceLock
 from sync.backfill import field_maps
 from sync.config import Config
 from sync.health import HealthReport, HealthServer, assess
-from sync.jobs.context import Clock, JobContext
+from sync.jobs.context import Clock, Job, JobContext
 from sync.jobs.runner import JOB_NAMES, PIPELINE, JobRun, Observer, run_job, run_pipeline
 from sync.metrics import RECORD_STAGES, Metrics
 
@@ -76,6 +81,14 @@ def instance_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def close_interrupted_runs(ctx: JobContext) -> None:
+    """Runs an earlier holder of the lock left `running` when it died are failed runs."""
+    with ctx.store.transaction() as repo:
+        closed = repo.close_interrupted_runs(ctx.clock())
+    if closed:
+        log.warning("daemon.interrupted_runs", closed=closed)
+
+
 def run_once(ctx: JobContext, metrics: Metrics | None = None) -> list[JobRun]:
     """Every job once, in pipeline order."""
     return run_pipeline(ctx, JOB_NAMES, _observer(ctx, metrics) if metrics else None)
@@ -104,35 +117,78 @@ def serve(
         while not lock.acquire():
             log.info("daemon.standby", lock=lock.kind, holder=lock.holder_now())
             if stop.wait(min(lease.total_seconds() / 3, 10)):
+                log.info("daemon.stopped", reason="signal", active=False)
                 return 0
         log.info("daemon.active", lock=lock.kind, holder=lock.holder)
-        lost = threading.Event()
-        scheduler = _scheduler(ctx, metrics, intervals, lock, lost, stop)
-        scheduler.start()
+        close_interrupted_runs(ctx)
+        renewer = LockRenewer(lock, ctx.stopping.set)
+        lost = renewer.lost
+        scheduler = _scheduler(ctx, metrics, intervals)
+        renewer.start()
         try:
-            while not stop.wait(0.5):
-                if lost.is_set():
-                    break
+            scheduler.start()
+            while not stop.wait(0.5) and not lost.is_set():
+                pass
         finally:
-            log.info("daemon.stopping", reason="lock lost" if lost.is_set() else "signal")
-            scheduler.shutdown(wait=True)
+            ctx.stopping.set()
+            reason = "lock lost" if lost.is_set() else "signal"
+            log.info("daemon.stopping", reason=reason)
+            if scheduler.running:
+                scheduler.shutdown(wait=True)  # the job in flight, to its next stop point
+            renewer.stop()
             lock.release()
-            log.info("daemon.stopped")
+            log.info("daemon.stopped", reason=reason, active=True)
         return 1 if lost.is_set() else 0
     return 0
 
 
+class LockRenewer(threading.Thread):
+    """Renews `lock` every third of its lease until stopped; sets `lost` (and calls
+    `on_lost`) when it is lost, or when renewing has failed (the database does not answer)
+    for a whole lease."""
+
+    def __init__(self, lock: InstanceLock, on_lost: Callable[[], None] = lambda: None) -> None:
+        super().__init__(name="leadloop-lock", daemon=True)
+        self.lost = threading.Event()
+        self._lock = lock
+        self._on_lost = on_lost
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        lease = self._lock.lease.total_seconds()
+        renewed = time.monotonic()
+        while not self._done.wait(max(lease / 3, 1)):
+            try:
+                held = self._lock.renew()
+            except Exception as exc:  # a database error: the lease may still be ours
+                log.warning("daemon.lock_renew_failed", error=type(exc).__name__)
+                held = time.monotonic() - renewed < lease
+            else:
+                renewed = time.monotonic()
+            if not held:
+                log.error("daemon.lock_lost", lock=self._lock.kind, holder=self._holder())
+                self.lost.set()
+                self._on_lost()
+                return
+
+    def stop(self) -> None:
+        """Stop renewing (the lock stays held until released)."""
+        self._done.set()
+        self.join()
+
+    def _holder(self) -> str | None:
+        try:
+            return self._lock.holder_now()
+        except Exception:  # the database does not answer: the holder is unknown
+            return None
+
+
 def _scheduler(
-    ctx: JobContext,
-    metrics: Metrics,
-    intervals: Mapping[str, timedelta],
-    lock: InstanceLock,
-    lost: threading.Event,
-    stop: threading.Event,
+    ctx: JobContext, metrics: Metrics, intervals: Mapping[str, timedelta]
 ) -> BackgroundScheduler:
     grace = ctx.config.schedule.interval("misfire_grace")  # type: ignore[arg-type]
     scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(1), "lock": ThreadPoolExecutor(1)},
+        executors={"default": ThreadPoolExecutor(1)},
         job_defaults={
             "coalesce": True,
             "max_instances": 1,
@@ -144,26 +200,23 @@ def _scheduler(
     first = datetime.now(UTC)
     for index, (name, job) in enumerate(PIPELINE):
         scheduler.add_job(
-            run_job,
+            _run_unless_stopping,
             IntervalTrigger(seconds=intervals[name].total_seconds(), timezone=UTC),
             args=(ctx, name, job, observe),
             id=name,
             name=name,
             next_run_time=first + timedelta(milliseconds=10 * index),
         )
-
-    def renew() -> None:
-        if not lock.renew():
-            log.error("daemon.lock_lost", holder=lock.holder_now())
-            lost.set()
-
-    scheduler.add_job(
-        renew,
-        IntervalTrigger(seconds=max(lock.lease.total_seconds() / 3, 1), timezone=UTC),
-        id="lock",
-        executor="lock",
-    )
     return scheduler
+
+
+def _run_unless_stopping(ctx: JobContext, name: str, job: Job, observe: Observer) -> None:
+    """A scheduled run: skipped when the daemon began stopping while it waited behind the
+    job in flight (the worker's queue is drained on shutdown, not dropped)."""
+    if ctx.stopping.is_set():
+        log.debug("job.skipped", job=name, reason="stopping")
+        return
+    run_job(ctx, name, job, observe)
 
 
 def _observer(ctx: JobContext, metrics: Metrics | None) -> Observer:

@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+import structlog
+
 from connectors.emulator.runtime import Emulators, start_emulators
 from connectors.emulator.world import LiveWorld
 from connectors.hubspot import HubSpotConnector, HubSpotSettings, Pacer
@@ -164,8 +166,7 @@ def run_demo(config: Config, options: DemoOptions, out: TextIO) -> DemoSummary:
         )
         env = _emulator_env(world)
         log_stream = stack.enter_context(log_file.open("w", encoding="utf-8"))
-        configure_logging(stream=log_stream, json=True, env=env)
-        stack.callback(_quiet_logging)
+        stack.enter_context(_logging_to(log_stream, env))
         say = _Printer(out, options.quiet)
         say.header(world, options)
         report = check_deployment(config.field_map_paths, fix=True, env=env)
@@ -246,10 +247,23 @@ def _context(
         )
 
 
-def _quiet_logging() -> None:
-    """Back to no log output once the demo's log file closes."""
-    for handler in list(logging.getLogger().handlers):
-        logging.getLogger().removeHandler(handler)
+@contextmanager
+def _logging_to(stream: TextIO, env: dict[str, str]) -> Iterator[None]:
+    """The sync log to `stream` for the demo, then logging as it was before."""
+    root = logging.getLogger()
+    handlers, level, config = list(root.handlers), root.level, structlog.get_config()
+    configure_logging(stream=stream, json=True, env=env)
+    try:
+        yield
+    finally:
+        for handler in list(root.handlers):
+            if handler not in handlers:
+                root.removeHandler(handler)
+        for handler in handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        root.setLevel(level)
+        structlog.configure(**config)
 
 
 # -- the story as it happens -----------------------------------------------------------------

@@ -14,7 +14,8 @@ answered, so a crash repeats at most that batch, and the repeat is harmless (ups
 external ID; updates of the same values). A record the CRM refuses is quarantined with the
 CRM's own code and message and its item closed; `leadloop errors --replay` queues it
 again. A failure of the call itself (the CRM down after the retries, a rate limit or API
-budget spent) leaves the items pending for the next run.
+budget spent) leaves the items pending for the next run, and so does a daemon stopping
+between two batches.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def drain_salesforce(ctx: JobContext, counts: JobCounts) -> None:
     sf_map = ctx.maps.salesforce
     key_field = next(f.crm_field for f in sf_map.fields if f.canonical.name == "hubspot_id")
     while True:
+        ctx.stop_point(counts)  # between batches: the one before is committed
         with ctx.store.transaction() as repo:
             items = repo.pending_outbox("salesforce", DRAIN_BATCH, ctx.clock())
             leads = repo.leads_by_key(item.lead_key for item in items)
@@ -165,6 +167,7 @@ def drain_hubspot(ctx: JobContext, counts: JobCounts) -> None:
     per contact however many items it has."""
     hs_map = ctx.maps.hubspot
     while True:
+        ctx.stop_point(counts)  # between batches: the one before is committed
         with ctx.store.transaction() as repo:
             items = repo.pending_outbox("hubspot", DRAIN_BATCH, ctx.clock())
             leads = repo.leads_by_key(item.lead_key for item in items)

@@ -1,18 +1,35 @@
-"""The ingest job: every stream read from its cursor to now (`sync.ingest.ingest_all`)."""
+"""The ingest job: every stream read from its cursor to now (`sync.ingest.ingest_all`).
+
+Each page is stored with its cursor in one transaction; after each page the job may stop
+(`JobContext.stop_point`), and the next run reads on from the last page stored.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 
-from sync.ingest import ingest_all
+from sync.ingest import StreamCounts, ingest_all
 from sync.jobs.context import JobContext, JobCounts
 
 
 def run_ingest(ctx: JobContext) -> JobCounts:
     """Read what changed in HubSpot and Salesforce into the store; the counts summed over
     the streams, and per stream as `<stream>.<count>`."""
+    so_far: dict[str, StreamCounts] = {}
+
+    def page_stored(stream: StreamCounts) -> None:
+        so_far[stream.stream] = stream
+        ctx.stop_point(_sum(so_far.values()))
+
+    return _sum(
+        ingest_all(ctx.store, ctx.hubspot, ctx.salesforce, ctx.maps, ctx.clock, None, page_stored)
+    )
+
+
+def _sum(streams: Iterable[StreamCounts]) -> JobCounts:
     counts: JobCounts = Counter()
-    for stream in ingest_all(ctx.store, ctx.hubspot, ctx.salesforce, ctx.maps, ctx.clock):
+    for stream in streams:
         for name, value in stream.totals().items():
             if name.startswith("calls."):
                 continue

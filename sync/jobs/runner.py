@@ -4,7 +4,10 @@
 the error), binds `job` and `run_id` to every log line made meanwhile, adds the API calls
 each CRM answered during the run (`calls.hubspot`, `calls.salesforce`, `rate_limit_waits`)
 to the counts, and turns an exception into a failed run: the daemon goes on, the next run
-of the job starts from what the store holds. `run_pipeline` runs every job once, in order.
+of the job starts from what the store holds. A job that stops early because the daemon is
+stopping (`JobStopped`, raised at a stop point between committed batches) is no failure:
+its run is finished `ok` with the counts so far and `stopped: 1`, logged as `job.stopped`.
+`run_pipeline` runs every job once, in order, and starts none once `ctx.stopping` is set.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import structlog
 from connectors.errors import ConnectorError, FatalError
 from connectors.usage import ApiUsage, UsageSnapshot
 from sync.jobs.alerts import run_alerts
-from sync.jobs.context import Job, JobContext, JobCounts
+from sync.jobs.context import Job, JobContext, JobCounts, JobStopped
 from sync.jobs.feedback import run_feedback
 from sync.jobs.handoff import run_handoff
 from sync.jobs.ingest import run_ingest
@@ -50,6 +53,8 @@ class JobRun:
     api: dict[str, UsageSnapshot] = field(default_factory=dict)
     fatal: bool = False
     """The failure needs a person (credentials, permissions): retrying will not help."""
+    stopped: bool = False
+    """The job stopped early, at a stop point, because the daemon is stopping."""
 
 
 Observer = Callable[[JobRun], None]
@@ -63,12 +68,15 @@ def run_job(ctx: JobContext, name: str, job: Job, observe: Observer | None = Non
     before = {system: usage.snapshot() for system, usage in usages.items()}
     started = time.monotonic()
     error: str | None = None
-    fatal = False
+    fatal = stopped = False
     counts: JobCounts
     with structlog.contextvars.bound_contextvars(job=name, run_id=run_id):
         log.debug("job.start")
         try:
             counts = job(ctx)
+        except JobStopped as exc:
+            counts, stopped = exc.counts, True
+            counts["stopped"] = 1
         except ConnectorError as exc:
             counts = JobCounts()
             error, fatal = str(exc), isinstance(exc, FatalError)
@@ -88,9 +96,9 @@ def run_job(ctx: JobContext, name: str, job: Job, observe: Observer | None = Non
         totals["milliseconds"] = round(seconds * 1000)
         with ctx.store.transaction() as repo:
             repo.finish_run(run_id, ctx.clock(), "failed" if error else "ok", totals, error)
-        outcome = JobRun(name, run_id, error is None, totals, seconds, error, api, fatal)
+        outcome = JobRun(name, run_id, error is None, totals, seconds, error, api, fatal, stopped)
         if error is None:
-            log.info("job.done", **_loggable(totals))
+            log.info("job.stopped" if stopped else "job.done", **_loggable(totals))
         if observe is not None:
             observe(outcome)
     return outcome
@@ -99,8 +107,13 @@ def run_job(ctx: JobContext, name: str, job: Job, observe: Observer | None = Non
 def run_pipeline(
     ctx: JobContext, jobs: Sequence[str] = JOB_NAMES, observe: Observer | None = None
 ) -> list[JobRun]:
-    """Run the named jobs once each, in pipeline order; how each went."""
-    return [run_job(ctx, name, job, observe) for name, job in PIPELINE if name in jobs]
+    """Run the named jobs once each, in pipeline order, until `ctx.stopping` is set; how
+    each that ran went."""
+    runs: list[JobRun] = []
+    for name, job in PIPELINE:
+        if name in jobs and not ctx.stopping.is_set():
+            runs.append(run_job(ctx, name, job, observe))
+    return runs
 
 
 def _loggable(totals: dict[str, int]) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import text
+
 from state import Store
 from state.lock import InstanceLock
 from tests.state.support import FakeClock
@@ -54,3 +56,26 @@ def test_a_lease_nobody_renews_is_taken_over(db_url: str, clock: FakeClock) -> N
         assert standby.acquire()
         standby.release()
         gone.dispose()
+
+
+def test_renew_says_when_the_lock_was_lost(db_url: str, clock: FakeClock) -> None:
+    """SQLite: a standby took the expired lease. PostgreSQL: the server ended the holder's
+    session (a restart, a network cut), which freed the lock. `renew` says False."""
+    with Store.connect(db_url, clock=clock, migrate=True) as store:
+        lock = name()
+        holder = InstanceLock(store, "host-a:1", LEASE, lock)
+        standby = InstanceLock(store, "host-b:2", LEASE, lock)
+        assert holder.acquire()
+        if store.engine.dialect.name == "postgresql":
+            assert holder._connection is not None
+            pid = holder._connection.execute(text("SELECT pg_backend_pid()")).scalar()
+            with store.engine.connect() as admin:
+                admin.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+            assert not holder.renew()
+            assert standby.acquire()
+        else:
+            clock.advance(LEASE + timedelta(seconds=1))
+            assert standby.acquire()
+            assert not holder.renew()
+        assert not holder.acquire()  # the standby holds it now
+        standby.release()

@@ -37,6 +37,21 @@ class TestRuns:
         )
         assert (runs[failed].status, runs[failed].error) == ("failed", "Salesforce down")
 
+    def test_runs_left_running_by_a_dead_process_are_closed_as_failed(self, store: Store) -> None:
+        """The instance that takes the lock closes what its dead predecessor left running;
+        finished runs keep how they ended."""
+        with store.transaction() as repo:
+            done = repo.start_run("ingest", at(0))
+            repo.finish_run(done, at(1), "ok", {"read": 3})
+            left = repo.start_run("handoff", at(2))
+        with store.transaction() as repo:
+            assert repo.close_interrupted_runs(at(9)) == 1
+            assert repo.close_interrupted_runs(at(10)) == 0
+            runs = {r.run_id: r for r in repo.recent_runs(10)}
+        assert (runs[done].status, runs[done].finished_at) == ("ok", at(1))
+        assert (runs[left].status, runs[left].finished_at) == ("failed", at(9))
+        assert (runs[left].error or "").startswith("interrupted")
+
     def test_recent_runs_are_newest_first_and_limited(self, store: Store) -> None:
         """The list starts with the latest start and holds at most `limit` runs."""
         with store.transaction() as repo:
