@@ -1,17 +1,17 @@
 """Persistence: leads, activities, stage history, corrections, cursors, outbox, runs,
-alerts sent and quarantined records, in SQLite or PostgreSQL, with migrations.
+alerts and digests sent, and quarantined records, in SQLite or PostgreSQL, with migrations.
 
 >>> store = Store.connect(database_url(), migrate=True)        # doctest: +SKIP
 >>> with store.transaction() as repo:                           # doctest: +SKIP
 ...     lead = repo.get_lead("lead-1")
 """
 
-from state.alerts import AlertRecord, AlertStatus
+from state.alerts import AlertRecord, AlertStatus, DigestRecord, DigestStatus
 from state.cursors import Cursor, advance, is_new
 from state.database import DEFAULT_DATABASE_URL, database_url, redact_url
 from state.exceptions import NotFoundError, StateError, UnsupportedDatabaseError
 from state.migrate import upgrade
-from state.outbox import OutboxItem, OutboxTarget
+from state.outbox import OutboxItem, OutboxTarget, OutboxWrite
 from state.quarantine import QuarantineRecord
 from state.repository import Repository
 from state.runs import RunRecord, RunStatus
@@ -22,9 +22,12 @@ __all__ = [
     "AlertRecord",
     "AlertStatus",
     "Cursor",
+    "DigestRecord",
+    "DigestStatus",
     "NotFoundError",
     "OutboxItem",
     "OutboxTarget",
+    "OutboxWrite",
     "QuarantineRecord",
     "Repository",
     "RunRecord",

@@ -39,26 +39,26 @@ class Queries:
         """
         if not rows:
             return 0
-        statement: Insert
-        dialect = self._session.get_bind().dialect.name
-        if dialect == "postgresql":
-            statement = (
-                postgresql.insert(table)
-                .values(list(rows))
-                .on_conflict_do_nothing(index_elements=unique)
-            )
-        elif dialect == "sqlite":
-            statement = (
-                sqlite.insert(table)
-                .values(list(rows))
-                .on_conflict_do_nothing(index_elements=unique)
-            )
-        else:  # pragma: no cover - database.create_engine_for refuses other backends
-            raise NotImplementedError(dialect)
         # Count the rows RETURNING gives back: the driver's rowcount for an INSERT is not
         # reliable (psycopg reports -1 here). RETURNING needs SQLite 3.35 or later.
+        statement = self._insert_ignoring(table, rows, unique)
         inserted = self._session.exec(statement.returning(literal_column("1")))
         return len(inserted.all())
+
+    def _insert_ignoring(
+        self, table: type[Table], rows: Sequence[dict[str, Any]], unique: Sequence[str]
+    ) -> Insert:
+        """The multi-row ``INSERT ... ON CONFLICT (unique) DO NOTHING`` of `rows`."""
+        return self._ignoring_conflicts(table, unique).values(list(rows))
+
+    def _ignoring_conflicts(self, table: type[Table], unique: Sequence[str]) -> Insert:
+        """``INSERT ... ON CONFLICT (unique) DO NOTHING`` into `table`, values to be bound."""
+        dialect = self._session.get_bind().dialect.name
+        if dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing(index_elements=unique)
+        if dialect == "sqlite":
+            return sqlite.insert(table).on_conflict_do_nothing(index_elements=unique)
+        raise NotImplementedError(dialect)  # pragma: no cover - refused at connect
 
 
 def chunks(items: Sequence[_T], size: int = BATCH_SIZE) -> Iterator[Sequence[_T]]:

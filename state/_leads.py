@@ -5,9 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from operator import attrgetter
+from typing import Any, cast
 
-from sqlalchemy import func
+from sqlalchemy import (
+    CursorResult,
+    Executable,
+    Row,
+    Table,
+    bindparam,
+    func,
+    insert,
+    inspect,
+    update,
+)
+from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 
 from mappings.model import (
@@ -34,6 +46,15 @@ from state.tables import ActivityRow, LeadRow
 _FIT_FIELDS = tuple(f.name for f in fields(Fit))
 _TIME_FIELDS = tuple(f.name for f in fields(LeadTimes))
 _BANT_FIELDS = tuple(f.name for f in fields(Bant))
+# The column groups of a row, in the order of the model's fields.
+_read_fit = attrgetter(*_FIT_FIELDS)
+_read_times = attrgetter(*_TIME_FIELDS)
+_read_bant = attrgetter(*(f"bant_{name}" for name in _BANT_FIELDS))
+_read_axes = attrgetter(*(f"{axis}_{part}" for axis in AXES for part in ("hypothesis", "observed")))
+# Leads are read and written as plain rows (SQLAlchemy Core), not as ORM objects: the
+# session then tracks no lead row, which makes a page of leads several times cheaper.
+_LEADS = cast(Table, inspect(LeadRow).local_table)
+_KEY = "lead_key"
 
 
 def lead_columns(lead: Lead) -> dict[str, Any]:
@@ -65,18 +86,13 @@ def lead_columns(lead: Lead) -> dict[str, Any]:
     return columns
 
 
-def to_lead(row: LeadRow) -> Lead:
+def to_lead(row: LeadRow | Row[Any]) -> Lead:
     """The canonical `Lead` stored in a row."""
     outcome = None
     if row.outcome_won is not None:
         outcome = Outcome(won=row.outcome_won, amount=row.outcome_amount)
-    axes = {
-        axis: AxisAssessment(
-            hypothesis=getattr(row, f"{axis}_hypothesis"),
-            observed=getattr(row, f"{axis}_observed"),
-        )
-        for axis in AXES
-    }
+    judged = _read_axes(row)
+    axes = {axis: AxisAssessment(*judged[2 * n : 2 * n + 2]) for n, axis in enumerate(AXES)}
     return Lead(
         key=row.key,
         email=row.email,
@@ -84,7 +100,7 @@ def to_lead(row: LeadRow) -> Lead:
         last_name=row.last_name,
         hubspot_id=row.hubspot_id,
         salesforce_id=row.salesforce_id,
-        fit=Fit(**{name: getattr(row, name) for name in _FIT_FIELDS}),
+        fit=Fit(*_read_fit(row)),
         stage=as_literal(row.stage, STAGES, "stage"),
         stage_reason=row.stage_reason,
         score=Score(
@@ -96,8 +112,8 @@ def to_lead(row: LeadRow) -> Lead:
                 for r in row.score_reasons
             ),
         ),
-        times=LeadTimes(**{name: getattr(row, name) for name in _TIME_FIELDS}),
-        bant=Bant(**{name: getattr(row, f"bant_{name}") for name in _BANT_FIELDS}),
+        times=LeadTimes(*_read_times(row)),
+        bant=Bant(*_read_bant(row)),
         assessment=Assessment(**axes),
         outcome=outcome,
     )
@@ -139,9 +155,14 @@ class LeadIndex:
 class LeadQueries(Queries):
     """Reading and writing leads."""
 
+    def _rows(self, statement: Executable, params: list[dict[str, Any]] | None = None) -> Any:
+        """Run a Core statement on the transaction's connection (no ORM objects involved)."""
+        result: CursorResult[Any] = self._session.connection().execute(statement, params)
+        return result
+
     def get_lead(self, key: str) -> Lead | None:
         """The lead with this key, or None."""
-        row = self._session.get(LeadRow, key)
+        row = self._rows(select_rows(_LEADS).where(_LEADS.c.key == key)).first()
         return None if row is None else to_lead(row)
 
     def find_lead(
@@ -158,20 +179,21 @@ class LeadQueries(Queries):
         """
         if email is None and hubspot_id is None and salesforce_id is None:
             raise ValueError("find_lead needs an email, a hubspot_id or a salesforce_id")
+        columns = _LEADS.c
         candidates = []
         if hubspot_id is not None:
-            candidates.append(select(LeadRow).where(col(LeadRow.hubspot_id) == hubspot_id))
+            candidates.append(select_rows(_LEADS).where(columns.hubspot_id == hubspot_id))
         if salesforce_id is not None:
-            candidates.append(select(LeadRow).where(col(LeadRow.salesforce_id) == salesforce_id))
+            candidates.append(select_rows(_LEADS).where(columns.salesforce_id == salesforce_id))
         if email is not None:
             candidates.append(
-                select(LeadRow)
-                .where(col(LeadRow.email) == normalize_email(email))
-                .order_by(col(LeadRow.created_at), col(LeadRow.key))
+                select_rows(_LEADS)
+                .where(columns.email == normalize_email(email))
+                .order_by(columns.created_at, columns.key)
                 .limit(1)
             )
         for statement in candidates:
-            row = self._session.exec(statement).first()
+            row = self._rows(statement).first()
             if row is not None:
                 return to_lead(row)
         return None
@@ -189,20 +211,25 @@ class LeadQueries(Queries):
         returned index by HubSpot id, then Salesforce id, then e-mail.
         """
         index = LeadIndex()
+        columns = _LEADS.c
         lookups: list[tuple[Any, list[str]]] = [
-            (LeadRow.hubspot_id, sorted(set(hubspot_ids))),
-            (LeadRow.salesforce_id, sorted(set(salesforce_ids))),
-            (LeadRow.email, sorted({normalize_email(e) for e in emails})),
+            (columns.hubspot_id, sorted(set(hubspot_ids))),
+            (columns.salesforce_id, sorted(set(salesforce_ids))),
+            (columns.email, sorted({normalize_email(e) for e in emails})),
         ]
+        read: dict[str, Lead] = {}  # a row found by several identities is converted once
         for column, values in lookups:
             for batch in chunks(values):
                 statement = (
-                    select(LeadRow)
-                    .where(col(column).in_(batch))
-                    .order_by(col(LeadRow.created_at), col(LeadRow.key))
+                    select_rows(_LEADS)
+                    .where(column.in_(batch))
+                    .order_by(columns.created_at, columns.key)
                 )
-                for row in self._session.exec(statement):
-                    index.add(to_lead(row))
+                for row in self._rows(statement):
+                    lead = read.get(row.key)
+                    if lead is None:
+                        lead = read[row.key] = to_lead(row)
+                    index.add(lead)
         return index
 
     def save_lead(self, lead: Lead) -> None:
@@ -216,29 +243,34 @@ class LeadQueries(Queries):
         IntegrityError here (the transaction is then lost): look leads up with
         `find_lead` before giving them a new key.
         """
-        latest = {lead.key: lead for lead in leads}
+        latest = {lead.key: require_aware_columns(lead_columns(lead), "leads") for lead in leads}
         now = self._clock()
-        for batch in chunks(list(latest.values())):
-            keys = [lead.key for lead in batch]
-            stored = self._session.exec(select(LeadRow).where(col(LeadRow.key).in_(keys)))
-            rows = {row.key: row for row in stored}
-            for lead in batch:
-                columns = require_aware_columns(lead_columns(lead), "leads")
-                row = rows.get(lead.key)
+        for batch in chunks(list(latest)):
+            statement = select_rows(_LEADS).where(_LEADS.c.key.in_(batch))
+            stored = {row.key: row._mapping for row in self._rows(statement)}
+            inserts: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
+            for key in batch:
+                columns = latest[key]
+                row = stored.get(key)
                 if row is None:
-                    self._session.add(LeadRow(**columns, created_at=now, updated_at=now))
-                    continue
-                for name, value in columns.items():
-                    setattr(row, name, value)
-                if self._session.is_modified(row):
-                    row.updated_at = now
-        self._session.flush()
+                    inserts.append({**columns, "created_at": now, "updated_at": now})
+                elif any(row[name] != value for name, value in columns.items()):
+                    changed = {name: value for name, value in columns.items() if name != "key"}
+                    updates.append({_KEY: key, **changed, "updated_at": now})
+            # Like the ORM's flush: updates first, in key order, then inserts in order.
+            if updates:
+                updates.sort(key=lambda values: str(values[_KEY]))
+                changes = update(_LEADS).where(_LEADS.c.key == bindparam(_KEY))
+                self._rows(changes, updates)
+            if inserts:
+                self._rows(insert(_LEADS), inserts)
 
     def leads_by_key(self, keys: Iterable[str]) -> dict[str, Lead]:
         """The stored leads with these keys (missing keys are left out), 500 a query."""
         found: dict[str, Lead] = {}
         for batch in chunks(sorted(set(keys))):
-            for row in self._session.exec(select(LeadRow).where(col(LeadRow.key).in_(batch))):
+            for row in self._rows(select_rows(_LEADS).where(_LEADS.c.key.in_(batch))):
                 found[row.key] = to_lead(row)
         return found
 
@@ -263,12 +295,12 @@ class LeadQueries(Queries):
         iterating (within the same transaction)."""
         after: str | None = None
         while True:
-            statement = select(LeadRow).order_by(col(LeadRow.key)).limit(BATCH_SIZE)
+            statement = select_rows(_LEADS).order_by(_LEADS.c.key).limit(BATCH_SIZE)
             if stage is not None:
-                statement = statement.where(col(LeadRow.stage) == stage)
+                statement = statement.where(_LEADS.c.stage == stage)
             if after is not None:
-                statement = statement.where(col(LeadRow.key) > after)
-            page = list(self._session.exec(statement))
+                statement = statement.where(_LEADS.c.key > after)
+            page = list(self._rows(statement))
             for row in page:
                 yield to_lead(row)
             if len(page) < BATCH_SIZE:

@@ -11,7 +11,7 @@ from typing import Any, Literal, get_args
 from sqlmodel import col, select, update
 
 from state._base import Queries, as_literal, chunks
-from state._types import require_aware, require_aware_columns
+from state._types import require_aware
 from state.exceptions import NotFoundError
 from state.tables import OutboxRow
 
@@ -36,6 +36,18 @@ class OutboxItem:
     next_attempt_at: datetime
     last_error: str | None
     done_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxWrite:
+    """An external write to queue (`OutboxQueries.enqueue_many`); its idempotency key makes
+    queuing it again a no-op."""
+
+    target: OutboxTarget
+    operation: str
+    lead_key: str
+    idempotency_key: str
+    payload: Mapping[str, Any]
 
 
 def _to_item(row: OutboxRow) -> OutboxItem:
@@ -73,20 +85,43 @@ class OutboxQueries(Queries):
         `payload` must be JSON-serializable (strings, numbers, booleans, None, lists, dicts).
         `at` defaults to the clock's now.
         """
-        as_literal(target, OUTBOX_TARGETS, "outbox target")
-        now = self._clock() if at is None else at
-        row = {
-            "target": target,
-            "operation": operation,
-            "lead_key": lead_key,
-            "idempotency_key": idempotency_key,
-            "payload": dict(payload),
-            "created_at": now,
-            "attempts": 0,
-            "next_attempt_at": now,
-        }
-        require_aware_columns(row, "outbox")
-        return self._insert_ignoring_conflicts(OutboxRow, [row], ["idempotency_key"]) == 1
+        write = OutboxWrite(target, operation, lead_key, idempotency_key, payload)
+        return bool(self.enqueue_many([write], at=at))
+
+    def enqueue_many(
+        self, writes: Iterable[OutboxWrite], *, at: datetime | None = None
+    ) -> set[str]:
+        """`enqueue` for many writes, one INSERT per 500; the idempotency keys queued.
+
+        Same as enqueuing them one by one in order: a key already stored, or repeated among
+        `writes`, queues nothing again (the first write of a key wins).
+        """
+        now = require_aware(self._clock() if at is None else at, "outbox.created_at")
+        rows: dict[str, dict[str, Any]] = {}
+        for write in writes:
+            as_literal(write.target, OUTBOX_TARGETS, "outbox target")
+            rows.setdefault(
+                write.idempotency_key,
+                {
+                    "target": write.target,
+                    "operation": write.operation,
+                    "lead_key": write.lead_key,
+                    "idempotency_key": write.idempotency_key,
+                    "payload": dict(write.payload),
+                    "created_at": now,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                },
+            )
+        if not rows:
+            return set()
+        # One statement, its rows sent in multi-row batches by the driver layer; RETURNING
+        # gives back the keys that went in (needs SQLite 3.35 or later).
+        statement = self._ignoring_conflicts(OutboxRow, ["idempotency_key"]).returning(
+            col(OutboxRow.idempotency_key)
+        )
+        inserted = self._session.connection().execute(statement, list(rows.values()))
+        return set(inserted.scalars())
 
     def pending_outbox(self, target: OutboxTarget, limit: int, now: datetime) -> list[OutboxItem]:
         """Up to `limit` items for `target` not done and due at `now`, in the order queued."""

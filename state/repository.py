@@ -10,7 +10,7 @@ from __future__ import annotations
 from state._history import HistoryQueries
 from state._leads import LeadQueries
 from state._types import require_aware_columns
-from state.alerts import AlertQueries
+from state.alerts import AlertQueries, DigestQueries
 from state.cursors import Cursor
 from state.lock import LockQueries
 from state.outbox import OutboxQueries
@@ -25,6 +25,7 @@ class Repository(
     OutboxQueries,
     RunQueries,
     AlertQueries,
+    DigestQueries,
     QuarantineQueries,
     LockQueries,
 ):

@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections import Counter
 
-from state import Cursor
+from state import Cursor, OutboxWrite
 from sync.ingest_types import cursor_text, parse_instant
 from sync.jobs.context import JobContext, JobCounts
 from sync.jobs.handoff import drain_hubspot, write_back_values
@@ -38,6 +38,7 @@ def run_feedback(ctx: JobContext) -> JobCounts:
             leads = repo.leads_by_key(keys[start : start + PAGE])
             linked = [lead for lead in leads.values() if lead.hubspot_id]
             last = repo.last_payloads("hubspot", "update_contact", (x.key for x in linked))
+            writes: list[OutboxWrite] = []
             for lead in linked:
                 text = write_back_values(hs_map, lead)
                 digest = hashlib.sha256(
@@ -47,9 +48,8 @@ def run_feedback(ctx: JobContext) -> JobCounts:
                     continue
                 key = f"{lead.key}:wb:{digest}:{cursor_text(now)}"
                 payload = {"event": "write_back", "digest": digest}
-                counts["queued"] += int(
-                    repo.enqueue("hubspot", "update_contact", lead.key, key, payload)
-                )
+                writes.append(OutboxWrite("hubspot", "update_contact", lead.key, key, payload))
+            counts["queued"] += len(repo.enqueue_many(writes))
         counts["changed"] = len(keys)
         repo.save_cursor(Cursor(FEEDBACK_CURSOR, cursor_text(now)))
     drain_hubspot(ctx, counts)

@@ -8,7 +8,9 @@ taken from its activities, the score and its reasons recomputed, the MQL and SQL
 definitions applied (`sync.leads.evaluate`); transitions go to the stage history (source
 `score`) and a new MQL gets its handoff outbox rows, all in the page's transaction. The
 cursor moves in the last page's transaction: a crash rescoring the same leads again changes
-nothing twice (a lead already MQL does not become MQL again; outbox keys are unique).
+nothing twice (a lead already MQL does not become MQL again; outbox keys are unique). A
+run stopped between pages (the daemon is stopping) leaves the cursor, so the next run
+scores those leads again.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import datetime
 import structlog
 
 from mappings.model import Activity, Lead, StageChange
-from state import Cursor, Repository
+from state import Cursor, OutboxWrite, Repository
 from sync.definitions import LeadRules
 from sync.ingest_types import cursor_text, parse_instant
 from sync.jobs.context import JobContext, JobCounts
@@ -62,6 +64,8 @@ def run_score(ctx: JobContext) -> JobCounts:
         keys = repo.leads_touched_since(since)
     counts = ScoreCounts()
     for start in range(0, len(keys), SCORE_PAGE):
+        if start:  # the pages before are committed; the cursor waits for the last one
+            ctx.stop_point(_job_counts(counts, everyone))
         with ctx.store.transaction() as repo:
             page = list(repo.leads_by_key(keys[start : start + SCORE_PAGE]).values())
             score_page(repo, ctx.rules, page, ctx.clock(), counts)
@@ -70,6 +74,10 @@ def run_score(ctx: JobContext) -> JobCounts:
         repo.save_cursor(Cursor(SCORE_CURSOR, cursor_text(ctx.clock())))
         if everyone:
             repo.save_cursor(Cursor(FULL_RESCORE_CURSOR, today))
+    return _job_counts(counts, everyone)
+
+
+def _job_counts(counts: ScoreCounts, everyone: bool) -> JobCounts:
     result: JobCounts = Counter(
         scored=counts.scored, rescored=counts.rescored, mql=counts.mqls, sql=counts.sqls
     )
@@ -89,6 +97,7 @@ def score_page(
     changed."""
     histories = repo.activities_for_many(lead.key for lead in page)
     changed: list[Lead] = []
+    handoffs: list[OutboxWrite] = []
     for lead in page:
         activities = histories[lead.key]
         touched = _first_touch(lead, activities, now)
@@ -98,7 +107,7 @@ def score_page(
             repo.record_stage_change(change, SCORE)
             if change.to_stage == "mql":
                 counts.mqls += 1
-                counts.handoffs_queued += enqueue_handoff(repo, scored, change)
+                handoffs.extend(handoff_writes(scored, change))
                 log.info("score.mql", lead=lead.key, score=scored.score.total)
             elif change.to_stage == "sql":
                 counts.sqls += 1
@@ -114,6 +123,7 @@ def score_page(
             counts.hubspot_only += 1
         elif scored.salesforce_id:
             counts.salesforce_only += 1
+    counts.handoffs_queued += len(repo.enqueue_many(handoffs))
     repo.save_leads(changed)
     return len(changed)
 
@@ -131,19 +141,24 @@ def _first_touch(lead: Lead, activities: list[Activity], now: datetime) -> Lead:
 
 
 def enqueue_handoff(repo: Repository, lead: Lead, change: StageChange) -> int:
-    """Queue the handoff of a lead that just became MQL: a Salesforce upsert (by external
-    ID) and, for a HubSpot contact, its update. A lead already in Salesforce is not handed
-    again, unless it comes back from recycling: that is a new cycle, and its Salesforce lead
-    is updated. The key is the lead and the MQL instant, so running again queues nothing
-    new. How many rows were queued."""
+    """Queue the handoff of a lead that just became MQL (`handoff_writes`); how many rows
+    were queued."""
+    return len(repo.enqueue_many(handoff_writes(lead, change)))
+
+
+def handoff_writes(lead: Lead, change: StageChange) -> list[OutboxWrite]:
+    """The handoff of a lead that just became MQL: a Salesforce upsert (by external ID) and,
+    for a HubSpot contact, its update. A lead already in Salesforce is not handed again,
+    unless it comes back from recycling: that is a new cycle, and its Salesforce lead is
+    updated. The key is the lead and the MQL instant, so running again queues nothing new."""
     if lead.salesforce_id is not None and change.from_stage != "recycled":
-        return 0
+        return []
     at = cursor_text(change.at)
     payload = {"event": "mql", "at": at, "reasons": list(change.reasons)}
-    queued = int(
-        repo.enqueue("salesforce", "upsert_lead", lead.key, f"{lead.key}:mql:{at}:sf", payload)
-    )
+    writes = [
+        OutboxWrite("salesforce", "upsert_lead", lead.key, f"{lead.key}:mql:{at}:sf", payload)
+    ]
     if lead.hubspot_id is not None:
         key = f"{lead.key}:mql:{at}:hs"
-        queued += int(repo.enqueue("hubspot", "update_contact", lead.key, key, payload))
-    return queued
+        writes.append(OutboxWrite("hubspot", "update_contact", lead.key, key, payload))
+    return writes

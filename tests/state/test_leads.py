@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
 from mappings.model import STAGES, Lead, LeadTimes, Outcome
 from state import Store
@@ -121,6 +122,32 @@ class TestBookkeeping:
             row = repo._session.get(LeadRow, "k")
             assert row is not None
             assert (row.created_at, row.updated_at) == (start, clock.now)
+
+    def test_a_mixed_batch_moves_updated_at_of_changed_rows_only(
+        self, store: Store, clock: FakeClock
+    ) -> None:
+        """Across batches, new leads are inserted, changed ones updated and stamped, unchanged
+        ones left alone; what is read back in the same transaction is what was saved."""
+        start = clock.now
+        first = [full_lead(f"k{n:04d}") for n in range(0, 1100, 2)]
+        with store.transaction() as repo:
+            repo.save_leads(first)
+        clock.advance(timedelta(hours=1))
+        again = [full_lead(f"k{n:04d}") for n in range(1100)]
+        again[10] = replace(again[10], stage="mql", email="moved@example.com")
+        again[11] = replace(again[11], stage="mql")
+        with store.transaction() as repo:
+            repo.save_leads(again)
+            assert repo.leads_by_key(lead.key for lead in again) == {x.key: x for x in again}
+            assert repo.find_lead(email="moved@example.com") == again[10]
+        with store.transaction() as repo:
+            rows = {row.key: row for row in repo._session.exec(select(LeadRow))}
+        changed = {again[10].key, *(lead.key for lead in again[1::2])}
+        assert len(rows) == 1100
+        assert {k for k, row in rows.items() if row.updated_at == clock.now} == changed
+        assert {k for k, row in rows.items() if row.created_at == start} == {
+            lead.key for lead in first
+        }
 
 
 class TestFindLead:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from state import NotFoundError, Store
+from state import NotFoundError, OutboxWrite, Store
 from tests.state.support import START, FakeClock, at
 
 
@@ -41,6 +41,50 @@ class TestEnqueue:
         """Only hubspot and salesforce are targets."""
         with store.transaction() as repo, pytest.raises(ValueError, match="outbox target"):
             repo.enqueue("marketo", "x", "k", "key", {})  # type: ignore[arg-type]
+
+
+class TestEnqueueMany:
+    def test_many_writes_are_queued_in_order_like_one_by_one(
+        self, store: Store, clock: FakeClock
+    ) -> None:
+        """Across batches, in the order given; a key stored already or repeated is skipped,
+        the first write of a key wins, and the keys queued come back."""
+        with store.transaction() as repo:
+            repo.enqueue("salesforce", "upsert_lead", "k0", "sf-0", {"old": True})
+        writes = [
+            OutboxWrite("salesforce", "upsert_lead", f"k{n}", f"sf-{n}", {"n": n})
+            for n in range(1203)
+        ]
+        writes.insert(7, OutboxWrite("salesforce", "upsert_lead", "k3", "sf-3", {"late": 1}))
+        writes.append(OutboxWrite("salesforce", "upsert_lead", "k1", "sf-1", {"late": 1}))
+        writes.append(OutboxWrite("salesforce", "upsert_lead", "k0", "sf-0", {"late": 1}))
+        with store.transaction() as repo:
+            queued = repo.enqueue_many(writes)
+            assert repo.enqueue_many(writes[:10]) == set()
+        assert queued == {f"sf-{n}" for n in range(1, 1203)}
+        with store.transaction() as repo:
+            items = repo.pending_outbox("salesforce", 2000, clock.now)
+        assert [(i.lead_key, i.idempotency_key, dict(i.payload)) for i in items] == [
+            ("k0", "sf-0", {"old": True}),
+            *((f"k{n}", f"sf-{n}", {"n": n}) for n in range(1, 1203)),
+        ]
+        assert {(i.attempts, i.created_at, i.next_attempt_at) for i in items} == {
+            (0, clock.now, clock.now)
+        }
+
+    def test_targets_are_checked_and_at_must_be_aware(self, store: Store) -> None:
+        """An unknown target or a naive `at` queues nothing of the batch."""
+        good = OutboxWrite("hubspot", "update_contact", "k", "hs-1", {})
+        bad = OutboxWrite("marketo", "x", "k", "key", {})  # type: ignore[arg-type]
+        with store.transaction() as repo:
+            with pytest.raises(ValueError, match="outbox target"):
+                repo.enqueue_many([good, bad])
+            with pytest.raises(ValueError, match="naive"):
+                repo.enqueue_many([good], at=START.replace(tzinfo=None))
+            assert repo.enqueue_many([], at=at(1)) == set()
+            assert repo.enqueue_many([good], at=at(1)) == {"hs-1"}
+            (item,) = repo.pending_outbox("hubspot", 10, at(1))
+        assert (item.created_at, item.next_attempt_at) == (at(1), at(1))
 
 
 class TestDrain:
