@@ -16,7 +16,9 @@ each page, in order:
    contacts' history is in;
 3. one write transaction stores the page: leads created or updated (`ingest_merge`),
    activities added (de-duplicated by key), unreadable records quarantined with the map's
-   error (the page goes on), and the cursor moved over the page.
+   error (the page goes on), the write-back queued again for a contact that lost the
+   lifecycle stage leadloop moved back (`_lifecycle_lost`), and the cursor moved over the
+   page.
 
 The cursor's value is the highest `lastmodifieddate` read; its boundary keys are the
 `<id>:<epoch ms>` of the records read within the lag window below it (at most
@@ -38,6 +40,7 @@ import structlog
 
 from connectors.hubspot import HubSpotConnector
 from connectors.hubspot.contacts import modified_ms
+from connectors.hubspot.writes import LIFECYCLE
 from mappings.activities import ActivityClassifier
 from mappings.exceptions import RecordMappingError
 from mappings.model import Activity, Lead
@@ -63,6 +66,8 @@ CONTACTS = "hubspot.contacts"
 HISTORY_BATCH = 50
 Record = dict[str, Any]
 History = dict[str, list[dict[str, Any]]]
+LIFECYCLE_LOST = {"event": "lifecycle_lost"}
+"""The payload of a write-back queued again because HubSpot lost the lifecycle stage."""
 log = structlog.get_logger()
 
 
@@ -129,7 +134,7 @@ def ingest_contacts(
     history_properties = [spec.form_name_property, spec.form_date_property]
     if spec.page_view_property is not None:
         history_properties.append(spec.page_view_property)
-    properties = list(dict.fromkeys([*maps.hubspot.read_fields, *history_properties]))
+    properties = list(dict.fromkeys([*maps.hubspot.read_fields, *history_properties, LIFECYCLE]))
     with store.transaction() as repo:
         cursor = repo.get_cursor(CONTACTS)
     window = _Window.of(cursor, options)
@@ -295,11 +300,28 @@ class _ContactJob:
                     counts.leads_created += 1
                 elif updated != found:
                     counts.leads_updated += 1
+                if found is not None and _lifecycle_lost(maps, updated, properties):
+                    key = f"{updated.key}:lifecycle:{modified_ms(record)}"
+                    repo.enqueue("hubspot", "update_contact", updated.key, key, LIFECYCLE_LOST)
+                    log.info("ingest.lifecycle_lost", lead=updated.key, record=contact_id)
                 current[updated.key] = updated
                 index.add(updated)
             repo.save_leads(current.values())
             counts.activities_added += repo.add_activities(activities)
             repo.save_cursor(page.cursor)
+
+
+def _lifecycle_lost(maps: FieldMaps, lead: Lead, properties: dict[str, Any]) -> bool:
+    """Whether HubSpot shows no lifecycle stage for a lead whose stage leadloop moves back
+    there in two writes (clear, then set: `update_contacts(clear_lifecycle_first=...)`).
+
+    The clearing write can take effect after the setting one: a first attempt that timed out
+    is retried, and HubSpot may still apply the original after the second write. The
+    contact is then left with no stage; reading it here queues its write-back again."""
+    moves_back = lead.times.recycled_at is not None or lead.stage in ("recycled", "disqualified")
+    if not moves_back or lead.hubspot_id is None or properties.get(LIFECYCLE):
+        return False
+    return bool(maps.hubspot.from_lead(lead, only=["stage"]).get(LIFECYCLE))
 
 
 def _lookup(repo: Repository, records: list[Record]) -> LeadLookup:

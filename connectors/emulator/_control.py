@@ -71,7 +71,9 @@ class Fault:
     """A failure to inject on the routes whose `METHOD /path/template` matches `route`.
 
     `kind`: `status` answers `status` with `body` (and `headers`) instead of the real answer;
-    `latency` waits `seconds` then answers normally; `drop` starts the answer and breaks the
+    `latency` reads the whole request, waits `seconds`, then acts on it and answers normally,
+    even if the client gave up meanwhile (a timeout, a process killed), as a slow service
+    does: a retried write then arrives twice; `drop` starts the answer and breaks the
     connection mid-body, as a dropped connection looks to a client. It applies to the next
     `times` matching calls (None: until cleared), each with `probability`.
     """

@@ -16,7 +16,7 @@ from typing import Any
 
 import uvicorn
 from starlette.routing import Match, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connectors.emulator._control import Counters, Faults
 
@@ -56,6 +56,10 @@ class ControlMiddleware:
             await self.app(scope, receive, send)
             return
         if fault.kind == "latency":
+            # A slow service has the whole request before it is slow, and acts on it even if
+            # the client gives up waiting meanwhile (a timeout, a process killed): read the
+            # body now, so a client gone during the delay still gets its write made.
+            receive = await _read_first(receive)
             await asyncio.sleep(fault.seconds)
             await self.app(scope, receive, send)
         elif fault.kind == "drop":
@@ -77,6 +81,34 @@ class ControlMiddleware:
             headers += [(k.lower().encode(), v.encode()) for k, v in fault.headers.items()]
             await send({"type": "http.response.start", "status": fault.status, "headers": headers})
             await send({"type": "http.response.body", "body": body.encode()})
+
+
+async def _read_first(receive: Receive) -> Receive:
+    """`receive` with the request body read in full now and handed over on the first call;
+    a request whose client left before its body was in is handed over as a disconnect."""
+    chunks: list[bytes] = []
+    complete = False
+    while not complete:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        complete = not message.get("more_body", False)
+    first: Message = (
+        {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        if complete
+        else {"type": "http.disconnect"}
+    )
+    handed = False
+
+    async def replay() -> Message:
+        nonlocal handed
+        if handed:
+            return await receive()
+        handed = True
+        return first
+
+    return replay
 
 
 class ServerThread:

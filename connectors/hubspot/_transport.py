@@ -22,6 +22,7 @@ import structlog
 import urllib3
 from hubspot import HubSpot
 
+from connectors._pools import close_pools
 from connectors.errors import ConnectorError, RateLimitedError
 from connectors.hubspot.errors import classify
 from connectors.hubspot.ratelimit import Pacer
@@ -123,6 +124,6 @@ class Transport:
         return classify(exc, now=self.pacer.now(), timezone=self.settings.timezone)
 
     def close(self) -> None:
-        """Close the connection pools."""
+        """Close the connection pools and their connections, now."""
         for api in (self.search_api, self.batch_api, self.properties_api):
-            api.api_client.rest_client.pool_manager.clear()
+            close_pools(api.api_client.rest_client.pool_manager)

@@ -230,6 +230,12 @@ def _login_failed(exc: SalesforceAuthenticationFailed) -> ConnectorError:
         return RetriableError(SYSTEM, f"login answered HTTP {code}", status=code)
     text = str(code or "")
     message = exc.auth_message or "login refused"
-    if text in TRANSIENT_CODES:
+    if text in TRANSIENT_CODES or text == "UNKNOWN_EXCEPTION":
+        # The SOAP login answers every fault with HTTP 500, so the code tells a refused
+        # login from Salesforce failing to answer it (UNKNOWN_EXCEPTION: an internal error).
         return RetriableError(SYSTEM, message, code=text)
-    return FatalError(SYSTEM, f"login refused: {message}", fix=LOGIN_FIX, code=text or None)
+    if code is None:
+        # No Salesforce fault at all: a page from something in front of Salesforce (an
+        # outage or maintenance page, a proxy), not a verdict on the credentials.
+        return RetriableError(SYSTEM, f"login answered no Salesforce fault: {message[:200]}")
+    return FatalError(SYSTEM, f"login refused: {message}", fix=LOGIN_FIX, code=text)

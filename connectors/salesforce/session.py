@@ -34,6 +34,7 @@ from requests.utils import get_environ_proxies
 from simple_salesforce.api import Salesforce
 from simple_salesforce.login import SalesforceLogin
 
+from connectors._pools import close_pools
 from connectors.errors import FatalError
 from connectors.retry import Retry
 from connectors.salesforce.errors import SESSION_FIX, SYSTEM, SessionExpiredError, classify
@@ -167,7 +168,10 @@ class SalesforceSession:
             ) from exc
 
     def close(self) -> None:
-        """Close the HTTP connections (the session may be used again: it reconnects)."""
+        """Close the HTTP connections, now (the session may be used again: it reconnects)."""
+        for adapter in self.http.adapters.values():
+            if isinstance(adapter, HTTPAdapter):
+                close_pools(adapter.poolmanager)
         self.http.close()
 
     def _log_in_again(self, expired: Salesforce) -> Salesforce:

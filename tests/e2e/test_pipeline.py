@@ -12,6 +12,9 @@ manager. Each e-mail goes once, however often the jobs run.
 from __future__ import annotations
 
 import email
+import io
+import json
+import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -19,6 +22,7 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
+import structlog
 
 from connectors.emulator.runtime import Emulators
 from state import Store
@@ -26,12 +30,28 @@ from sync.config import Config
 from sync.ingest_types import FieldMaps
 from sync.jobs.context import JobContext
 from sync.jobs.runner import run_pipeline
+from sync.logs import configure_logging
 from sync.mail import FolderMailer
 from tests.conftest import WORLD_START
 from tests.sync.conftest import Crm
 
 HOUR = timedelta(hours=1)
 JST_DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def log() -> Iterator[io.StringIO]:
+    """The sync log as JSON lines; logging given back as found afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    stream = io.StringIO()
+    configure_logging(stream=stream, json=True)
+    yield stream
+    structlog.reset_defaults()
+    for handler in root.handlers:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture
@@ -84,7 +104,7 @@ def run(ctx: JobContext, world: Emulators, at: datetime) -> None:
     assert [o.error for o in outcomes if not o.ok] == []
 
 
-def test_mql_handoff_alert_sql_and_write_back(crm: Crm, ctx: JobContext) -> None:
+def test_mql_handoff_alert_sql_and_write_back(crm: Crm, ctx: JobContext, log: io.StringIO) -> None:
     world = crm.world
     touched = person(world, 1, "太郎")
     neglected = person(world, 2, "花子")
@@ -133,9 +153,55 @@ def test_mql_handoff_alert_sql_and_write_back(crm: Crm, ctx: JobContext) -> None
     sent = mails(ctx)
     assert [m["To"] for m in sent] == ["sato@example.co.jp"]
     assert "花子" in sent[0]["Subject"] and sent[0]["X-Leadloop-Alert"] == "first_touch/1"
+    link = f"https://app.hubspot.com/contacts/{world.hubspot.portal_id}/record/0-1/{neglected}"
+    for kind in ("plain", "html"):
+        part = sent[0].get_body(preferencelist=(kind,))
+        assert part is not None and link in part.get_content()
 
     # Friday 1/16 after the escalation delay: the sales manager is told.
     run(ctx, world, thursday + JST_DAY)
     sent = mails(ctx)
-    assert [m["To"] for m in sent] == ["sato@example.co.jp", "sales-manager@example.co.jp"]
-    assert sent[1]["X-Leadloop-Alert"] == "first_touch/2"
+    alerts = [m for m in sent if m["X-Leadloop-Alert"]]
+    assert [m["To"] for m in alerts] == ["sato@example.co.jp", "sales-manager@example.co.jp"]
+    assert alerts[1]["X-Leadloop-Alert"] == "first_touch/2"
+    # ...and, Friday being the first 09:30 since the deadline passed, the owner's digest.
+    (digest,) = [m for m in sent if m["X-Leadloop-Digest"]]
+    assert (digest["To"], digest["X-Leadloop-Digest"]) == ("sato@example.co.jp", "2026-01-16")
+
+    # Monday 1/19: the neglected lead is called at last and recycled (budget next term); the
+    # qualified one is converted and its deal won.
+    monday = WORLD_START + 10 * JST_DAY
+    world.clock.set(monday, frozen=True)
+    second = in_salesforce[neglected]["Id"]
+    world.salesforce.log_call(second, monday)
+    world.salesforce.set_fields(second, {"Status": "Recycled", "Recycle_Reason__c": "予算は来期"})
+    deal = world.salesforce.convert_lead(first, monday)
+    world.salesforce.close_opportunity(deal, True, 2_400_000, monday + HOUR)
+    run(ctx, world, monday + 2 * HOUR)
+
+    with ctx.store.transaction() as repo:
+        won, recycled = repo.find_lead(hubspot_id=touched), repo.find_lead(hubspot_id=neglected)
+        history = [(c.from_stage, c.to_stage) for c in repo.stage_history(won.key)] if won else []
+    assert won is not None and won.stage == "won"
+    assert won.outcome is not None and won.outcome.amount == 2_400_000
+    assert history == [
+        ("lead", "mql"),
+        ("mql", "sql"),
+        ("sql", "opportunity"),
+        ("opportunity", "won"),
+    ]
+    assert recycled is not None and recycled.stage == "recycled"
+    properties = {c: world.hubspot.contact_view(c)["properties"] for c in (touched, neglected)}
+    assert properties[touched]["lifecyclestage"] == "customer"
+    assert properties[neglected]["lifecyclestage"] == "lead"
+    assert properties[neglected]["leadloop_recycle_reason"] == "予算は来期"
+    assert len(mails(ctx)) == len(sent)  # a recycled lead is owed nothing: no more e-mail
+
+    # The sync log: JSON lines, each job line with its run, the alert lines with the lead.
+    lines = [json.loads(line) for line in log.getvalue().splitlines()]
+    assert all("run_id" in line for line in lines if "job" in line)
+    alerted = [line for line in lines if line["event"] == "alerts.sent"]
+    assert [(line["job"], line["lead"], line["alert_level"]) for line in alerted] == [
+        ("alerts", recycled.key, 1),
+        ("alerts", recycled.key, 2),
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import ssl
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -154,3 +155,35 @@ class TestServer:
         status, body = get(f"{server.url}/items/4", tls.ca_bundle)
         assert (status, json.loads(body)) == (200, {"id": "4"})
         assert datetime.now(UTC) - began >= timedelta(seconds=0.3)
+
+    def test_latency_fault_acts_on_a_request_whose_client_gave_up(self, tls: TlsFiles) -> None:
+        """A write held back by a latency fault is still made after its client timed out,
+        as a real service makes it: a client that retries may have written twice."""
+        written: list[bytes] = []
+        made = threading.Event()
+
+        async def write(request: Request) -> JSONResponse:
+            written.append(await request.body())
+            made.set()
+            return JSONResponse({"ok": True})
+
+        routes = [Route("/items", write, methods=["POST"])]
+        control = Control(Clock())
+        app = ControlMiddleware(
+            Starlette(routes=routes),
+            routes=routes,
+            counters=control.counters,
+            faults=control.faults,
+        )
+        server = ServerThread(app, certfile=tls.certfile, keyfile=tls.keyfile)
+        server.start()
+        try:
+            control.faults.add(Fault(route="/items", kind="latency", seconds=0.5))
+            context = ssl.create_default_context(cafile=str(tls.ca_bundle))
+            request = urllib.request.Request(f"{server.url}/items", data=b'{"n": 1}', method="POST")
+            with pytest.raises((TimeoutError, urllib.error.URLError)):
+                urllib.request.urlopen(request, context=context, timeout=0.1)
+            assert made.wait(5)
+        finally:
+            server.stop()
+        assert written == [b'{"n": 1}']

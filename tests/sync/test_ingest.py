@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.emulator.runtime import Emulators
@@ -250,6 +250,37 @@ class TestContacts:
         assert (counts.leads_created, counts.leads_updated) == (0, 1)
         lead = leads(store)[contact]
         assert (lead.key, lead.salesforce_id) == ("sales-only", "00Q1")
+
+    def test_a_lifecycle_stage_lost_after_a_move_back_is_written_again(
+        self, crm: Crm, store: Store, maps: FieldMaps
+    ) -> None:
+        """A recycled lead whose contact shows no lifecycle stage (the clearing write of the
+        two-step move back applied late) has its write-back queued again; a contact showing
+        its stage, or a lead that is not moved back, queues nothing."""
+        world, start = crm.world, crm.now() - HOUR
+        recycled, kept, forward = (add_contact(world, n, start) for n in (1, 2, 3))
+        contacts(crm, store, maps)
+        with store.transaction() as repo:
+            for contact in (recycled, kept):
+                lead = repo.find_lead(hubspot_id=contact)
+                assert lead is not None
+                times = dataclasses.replace(lead.times, recycled_at=start)
+                repo.save_lead(dataclasses.replace(lead, stage="recycled", times=times))
+        world.clock.advance(MINUTE)
+        crm.hubspot.update_contacts(
+            {recycled: {"lifecyclestage": ""}, kept: {"lifecyclestage": "lead"}, forward: {}}
+        )
+        crm.hubspot.update_contacts({forward: {"lifecyclestage": ""}})
+
+        contacts(crm, store, maps)
+        contacts(crm, store, maps)  # the same read again queues nothing more
+
+        with store.transaction() as repo:
+            queued = repo.pending_outbox("hubspot", 10, datetime.now(UTC) + HOUR)
+            keys = {lead.key: lead.hubspot_id for lead in repo.leads()}
+        assert [(keys[item.lead_key], item.payload["event"]) for item in queued] == [
+            (recycled, "lifecycle_lost")
+        ]
 
     def test_incremental_calls_stay_at_the_batch_minimum(
         self, crm: Crm, store: Store, maps: FieldMaps

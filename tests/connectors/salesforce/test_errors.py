@@ -289,6 +289,16 @@ def _classified(status: int, body: Any) -> ConnectorError | None:
         ),
         (SalesforceAuthenticationFailed(503, "<html>Service Unavailable</html>"), RetriableError),
         (
+            SalesforceAuthenticationFailed("UNKNOWN_EXCEPTION", "An unexpected error occurred."),
+            RetriableError,
+        ),
+        (
+            SalesforceAuthenticationFailed(
+                None, "<html><body>503 Service Unavailable</body></html>"
+            ),
+            RetriableError,
+        ),
+        (
             SalesforceOperationError(
                 "Job failure. Response content: InvalidBatch : Field name not found : Nope__c"
             ),
