@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from connectors.emulator._control import Clock
 from connectors.emulator.hubspot import HubSpotState
 from connectors.emulator.salesforce import SalesforceState
-from connectors.emulator.seed import Person, Population, SalesHistory
+from connectors.emulator.seed import Person, Population, SalesHistory, SeedActivity
 
 _EMPLOYEE_RANGES = ((5, "1-5"), (25, "5-25"), (50, "25-50"), (100, "50-100"), (500, "100-500"))
 _STATUS = {
@@ -70,34 +71,40 @@ def load(population: Population, hubspot: HubSpotState, salesforce: SalesforceSt
     return Loaded(contacts, leads, reps)
 
 
+def contact_properties(person: Person) -> dict[str, Any]:
+    """The HubSpot contact properties of `person`, as an import sets them."""
+    return {
+        "email": person.email,
+        "firstname": person.first_name,
+        "lastname": person.last_name,
+        "company": person.company,
+        "jobtitle": person.title,
+        "industry": person.industry,
+        "numemployees": employee_range(person.employees),
+        "country": person.country,
+        "hs_analytics_source": person.source,
+        "lifecyclestage": "lead",
+    }
+
+
+def add_activity(hubspot: HubSpotState, contact_id: str, activity: SeedActivity) -> None:
+    """One marketing touchpoint of a contact, at its time: a form, a page view, an e-mail."""
+    if activity.kind == "form":
+        page = "https://www.example.co.jp/forms"
+        hubspot.add_form_submission(contact_id, activity.name or "", page, activity.at)
+    elif activity.kind == "page":
+        hubspot.add_page_view(contact_id, activity.url or "/", activity.at)
+    else:
+        kind = {"email_open": "OPEN", "email_click": "CLICK", "unsubscribe": "UNSUBSCRIBED"}
+        campaign = activity.campaign or "メールマガジン"
+        event = kind[activity.kind]
+        hubspot.add_email_event(contact_id, event, campaign, activity.at, activity.url)
+
+
 def _load_contact(hubspot: HubSpotState, person: Person) -> str:
-    contact_id = hubspot.add_contact(
-        {
-            "email": person.email,
-            "firstname": person.first_name,
-            "lastname": person.last_name,
-            "company": person.company,
-            "jobtitle": person.title,
-            "industry": person.industry,
-            "numemployees": employee_range(person.employees),
-            "country": person.country,
-            "hs_analytics_source": person.source,
-            "lifecyclestage": "lead",
-        },
-        at=person.created_at,
-    )
+    contact_id = hubspot.add_contact(contact_properties(person), at=person.created_at)
     for activity in person.activities:
-        if activity.kind == "form":
-            page = "https://www.example.co.jp/forms"
-            hubspot.add_form_submission(contact_id, activity.name or "", page, activity.at)
-        elif activity.kind == "page":
-            hubspot.add_page_view(contact_id, activity.url or "/", activity.at)
-        else:
-            kind = {"email_open": "OPEN", "email_click": "CLICK", "unsubscribe": "UNSUBSCRIBED"}
-            campaign = activity.campaign or "メールマガジン"
-            hubspot.add_email_event(
-                contact_id, kind[activity.kind], campaign, activity.at, activity.url
-            )
+        add_activity(hubspot, contact_id, activity)
     if person.sales is not None:
         contact = hubspot.contacts[contact_id]
         handed_off = {"lifecyclestage": "marketingqualifiedlead"}

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from connectors.emulator.load import Loaded, employee_range
+from connectors.emulator.load import Loaded, add_activity, contact_properties
 from connectors.emulator.runtime import Emulators
 from connectors.emulator.seed import (
     FORMS,
@@ -164,35 +164,10 @@ class LiveWorld:
         heapq.heappush(self._activities, (activity.at, next(self._order), email, activity))
 
     def _add_person(self, person: Person) -> str:
-        return self.world.hubspot.add_contact(
-            {
-                "email": person.email,
-                "firstname": person.first_name,
-                "lastname": person.last_name,
-                "company": person.company,
-                "jobtitle": person.title,
-                "industry": person.industry,
-                "numemployees": employee_range(person.employees),
-                "country": person.country,
-                "hs_analytics_source": person.source,
-                "lifecyclestage": "lead",
-            },
-            at=person.created_at,
-        )
+        return self.world.hubspot.add_contact(contact_properties(person), at=person.created_at)
 
     def _add_activity(self, contact_id: str, activity: SeedActivity) -> None:
-        hubspot = self.world.hubspot
-        if activity.kind == "form":
-            page = "https://www.example.co.jp/forms"
-            hubspot.add_form_submission(contact_id, activity.name or "", page, activity.at)
-        elif activity.kind == "page":
-            hubspot.add_page_view(contact_id, activity.url or "/", activity.at)
-        else:
-            kind = {"email_open": "OPEN", "email_click": "CLICK", "unsubscribe": "UNSUBSCRIBED"}
-            campaign = activity.campaign or "メールマガジン"
-            hubspot.add_email_event(
-                contact_id, kind[activity.kind], campaign, activity.at, activity.url
-            )
+        add_activity(self.world.hubspot, contact_id, activity)
 
     # -- sales ------------------------------------------------------------------------------
 
