@@ -11,7 +11,7 @@ Then every lead is scored (`sync.leads.evaluate`), in pages of 500, in one trans
 first touch is taken from the stored sales activities, the score and its reasons saved, MQL
 and SQL transitions written to the stage history (source `score`). A lead that becomes MQL
 without a Salesforce lead gets the handoff outbox rows the score job writes
-(`enqueue_handoff`); a lead already in Salesforce is linked, not handed again (unless it
+(`handoff_writes`); a lead already in Salesforce is linked, not handed again (unless it
 qualifies again after a recycle: a new cycle). Scoring is
 recomputed whole on every run, so an interrupted one is simply done again.
 

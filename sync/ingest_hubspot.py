@@ -60,7 +60,7 @@ from sync.ingest_types import (
     parse_instant,
     start_from,
 )
-from sync.lifecycle import first_seen
+from sync.lifecycle import first_seen, moves_back
 
 CONTACTS = "hubspot.contacts"
 HISTORY_BATCH = 50
@@ -318,8 +318,7 @@ def _lifecycle_lost(maps: FieldMaps, lead: Lead, properties: dict[str, Any]) -> 
     The clearing write can take effect after the setting one: a first attempt that timed out
     is retried, and HubSpot may still apply the original after the second write. The
     contact is then left with no stage; reading it here queues its write-back again."""
-    moves_back = lead.times.recycled_at is not None or lead.stage in ("recycled", "disqualified")
-    if not moves_back or lead.hubspot_id is None or properties.get(LIFECYCLE):
+    if not moves_back(lead) or lead.hubspot_id is None or properties.get(LIFECYCLE):
         return False
     return bool(maps.hubspot.from_lead(lead, only=["stage"]).get(LIFECYCLE))
 

@@ -72,3 +72,9 @@ def first_seen(times: LeadTimes, at: datetime) -> LeadTimes:
     if times.first_seen is not None:
         return times
     return dataclasses.replace(times, first_seen=at)
+
+
+def moves_back(lead: Lead) -> bool:
+    """Whether the lead's lifecycle stage moves back in HubSpot (it was recycled, or sales
+    sent it back), which HubSpot only allows by clearing the stage before setting it."""
+    return lead.times.recycled_at is not None or lead.stage in ("recycled", "disqualified")

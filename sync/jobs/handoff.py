@@ -22,16 +22,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import structlog
 
+from connectors.errors import RecordFailure
 from mappings.fieldmap import FieldMap
 from mappings.model import Lead
 from state import OutboxItem, Repository
 from sync.jobs.context import JobContext, JobCounts
 from sync.leads import hand_off
+from sync.lifecycle import moves_back
 
 DRAIN_BATCH = 2000
 WRITE_BACK = (
@@ -97,18 +100,16 @@ def drain_salesforce(ctx: JobContext, counts: JobCounts) -> None:
                 if lead is not None:
                     confirmed += _confirm(repo, lead, salesforce_id, holder, now, counts)
             repo.save_leads(confirmed)
-            for failure in outcome.failed:
-                refused = by_contact.get(failure.key)
-                repo.quarantine(
-                    "salesforce",
-                    "handoff.upsert_lead",
-                    refused.key if refused else failure.key,
-                    records.get(failure.key, {}),
-                    failure.code,
-                    failure.message,
-                    now,
-                )
-                counts["quarantined"] += 1
+            _quarantine(
+                repo,
+                "salesforce",
+                "handoff.upsert_lead",
+                outcome.failed,
+                by_contact,
+                records,
+                now,
+                counts,
+            )
             for item in unkeyed:
                 _no_contact(repo, item, now, counts)
             repo.mark_done([item.id for item in items], now)
@@ -179,28 +180,45 @@ def drain_hubspot(ctx: JobContext, counts: JobCounts) -> None:
             if lead.hubspot_id is None:
                 continue
             updates[lead.hubspot_id] = write_back_values(hs_map, lead)
-            if lead.times.recycled_at is not None or lead.stage in ("recycled", "disqualified"):
+            if moves_back(lead):
                 moving_back.append(lead.hubspot_id)
         outcome = ctx.hubspot.update_contacts(updates, clear_lifecycle_first=moving_back)
         with ctx.store.transaction() as repo:
             now = ctx.clock()
             by_contact = {lead.hubspot_id: lead for lead in leads.values() if lead.hubspot_id}
-            for failure in outcome.failed:
-                refused = by_contact.get(failure.key)
-                repo.quarantine(
-                    "hubspot",
-                    "writeback.update_contact",
-                    refused.key if refused else failure.key,
-                    updates.get(failure.key, {}),
-                    failure.code,
-                    failure.message,
-                    now,
-                )
-                counts["quarantined"] += 1
+            _quarantine(
+                repo,
+                "hubspot",
+                "writeback.update_contact",
+                outcome.failed,
+                by_contact,
+                updates,
+                now,
+                counts,
+            )
             repo.mark_done([item.id for item in items], now)
         counts["written_back"] += len(outcome.written)
         if len(items) < DRAIN_BATCH:
             return
+
+
+def _quarantine(
+    repo: Repository,
+    system: str,
+    operation: str,
+    failures: Sequence[RecordFailure],
+    by_contact: Mapping[str, Lead],
+    payloads: Mapping[str, Mapping[str, Any]],
+    now: datetime,
+    counts: JobCounts,
+) -> None:
+    """Quarantine the records a CRM refused, each with its own error, under its lead."""
+    for failure in failures:
+        refused = by_contact.get(failure.key)
+        key = refused.key if refused else failure.key
+        payload = payloads.get(failure.key, {})
+        repo.quarantine(system, operation, key, payload, failure.code, failure.message, now)
+        counts["quarantined"] += 1
 
 
 def write_back_values(hs_map: FieldMap, lead: Lead) -> dict[str, str]:

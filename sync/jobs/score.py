@@ -140,12 +140,6 @@ def _first_touch(lead: Lead, activities: list[Activity], now: datetime) -> Lead:
     return lead
 
 
-def enqueue_handoff(repo: Repository, lead: Lead, change: StageChange) -> int:
-    """Queue the handoff of a lead that just became MQL (`handoff_writes`); how many rows
-    were queued."""
-    return len(repo.enqueue_many(handoff_writes(lead, change)))
-
-
 def handoff_writes(lead: Lead, change: StageChange) -> list[OutboxWrite]:
     """The handoff of a lead that just became MQL: a Salesforce upsert (by external ID) and,
     for a HubSpot contact, its update. A lead already in Salesforce is not handed again,
