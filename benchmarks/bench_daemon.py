@@ -693,6 +693,8 @@ def local_share(args: argparse.Namespace) -> dict[str, Any]:
         "profiled": args.profile,
     }
     if profiler is not None:
+        if args.profile_out is not None:
+            profiler.dump_stats(args.profile_out)
         result["profile_cumulative"] = top(profiler, "cumulative", 15)
         result["profile_tottime"] = top(profiler, "tottime", 15)
         result["profile_project"] = top(profiler, "cumulative", 25, project=True)
@@ -870,6 +872,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--profile", action="store_true", help="profile the local-share cycle with cProfile"
+    )
+    parser.add_argument(
+        "--profile-out",
+        type=Path,
+        metavar="FILE",
+        help="with --profile, also save the statistics to FILE (for pstats or snakeviz)",
     )
     parser.add_argument(
         "--random-seed", type=int, default=None, help="seed of the latency samples' timing"

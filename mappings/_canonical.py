@@ -97,8 +97,11 @@ def apply_values(lead: Lead, values: Mapping[str, Any]) -> Lead:
 
     `email` is normalized. `outcome.amount` only applies together with `outcome.won` or to a
     lead that already has an outcome (an amount alone does not say whether the deal was won).
+    A value the lead already holds (same type, equal) changes nothing; the others are set
+    with one `dataclasses.replace` per dataclass they touch.
     """
     outcome_values = {k: v for k, v in values.items() if k.startswith("outcome.")}
+    changes: _Branch = {}
     for name, value in values.items():
         field = CANONICAL_FIELDS[name]
         if field.write_only:
@@ -109,9 +112,20 @@ def apply_values(lead: Lead, values: Mapping[str, Any]) -> Lead:
             name = "stage_reason"
         if name == "email" and isinstance(value, str):
             value = normalize_email(value)
-        lead = _replace_path(lead, name.split("."), value)
+        path = name.split(".")
+        current = _value_at(lead, path)
+        if type(current) is type(value) and current == value:
+            continue
+        branch = changes
+        for part in path[:-1]:
+            branch = branch.setdefault(part, {})
+        branch[path[-1]] = _Leaf(value)
+    if changes:
+        lead = _replace_branch(lead, changes)
     if outcome_values:
-        lead = dataclasses.replace(lead, outcome=_outcome(lead.outcome, outcome_values))
+        outcome = _outcome(lead.outcome, outcome_values)
+        if outcome != lead.outcome:
+            lead = dataclasses.replace(lead, outcome=outcome)
     return lead
 
 
@@ -123,8 +137,30 @@ def _outcome(current: Outcome | None, values: Mapping[str, Any]) -> Outcome | No
     return Outcome(won=won, amount=amount)
 
 
-def _replace_path(node: Any, parts: Sequence[str], value: Any) -> Any:
-    head, *rest = parts
-    if not rest:
-        return dataclasses.replace(node, **{head: value})
-    return dataclasses.replace(node, **{head: _replace_path(getattr(node, head), rest, value)})
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    """A new value in a tree of changes (a plain dict there is a nested dataclass)."""
+
+    value: Any
+
+
+_Branch = dict[str, Any]
+"""Changes to one dataclass: field name to a `_Leaf` or to the changes of a nested one."""
+
+
+def _value_at(node: Any, path: Sequence[str]) -> Any:
+    for part in path:
+        node = getattr(node, part)
+    return node
+
+
+def _replace_branch(node: Any, changes: _Branch) -> Any:
+    return dataclasses.replace(
+        node,
+        **{
+            name: change.value
+            if isinstance(change, _Leaf)
+            else _replace_branch(getattr(node, name), change)
+            for name, change in changes.items()
+        },
+    )

@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Insert, literal_column
+from sqlalchemy import CursorResult, Executable, Insert, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -29,27 +29,28 @@ class Queries:
         self._session = session
         self._clock = clock
 
+    def _rows(self, statement: Executable, params: list[dict[str, Any]] | None = None) -> Any:
+        """Run a Core statement on the transaction's connection: plain rows, no ORM objects
+        (the session then tracks nothing, which makes reading a page several times cheaper).
+        """
+        result: CursorResult[Any] = self._session.connection().execute(statement, params)
+        return result
+
     def _insert_ignoring_conflicts(
         self, table: type[Table], rows: Sequence[dict[str, Any]], unique: Sequence[str]
     ) -> int:
         """INSERT rows, skipping those that collide on the `unique` columns; how many went in.
 
         Uses ``ON CONFLICT (...) DO NOTHING``, so a duplicate neither raises nor aborts the
-        transaction (on PostgreSQL a failed INSERT would abort it).
+        transaction (on PostgreSQL a failed INSERT would abort it). The rows are bound to one
+        cached statement that the driver layer sends in multi-row batches.
         """
         if not rows:
             return 0
         # Count the rows RETURNING gives back: the driver's rowcount for an INSERT is not
         # reliable (psycopg reports -1 here). RETURNING needs SQLite 3.35 or later.
-        statement = self._insert_ignoring(table, rows, unique)
-        inserted = self._session.exec(statement.returning(literal_column("1")))
-        return len(inserted.all())
-
-    def _insert_ignoring(
-        self, table: type[Table], rows: Sequence[dict[str, Any]], unique: Sequence[str]
-    ) -> Insert:
-        """The multi-row ``INSERT ... ON CONFLICT (unique) DO NOTHING`` of `rows`."""
-        return self._ignoring_conflicts(table, unique).values(list(rows))
+        statement = self._ignoring_conflicts(table, unique)
+        return len(self._rows(statement.returning(literal_column("1")), list(rows)).all())
 
     def _ignoring_conflicts(self, table: type[Table], unique: Sequence[str]) -> Insert:
         """``INSERT ... ON CONFLICT (unique) DO NOTHING`` into `table`, values to be bound."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import UTC
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func
+from sqlalchemy import Row, Table, func, inspect
+from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 
 from mappings.model import (
@@ -22,7 +23,10 @@ from mappings.model import (
 )
 from state._base import Queries, as_literal, chunks
 from state._types import require_aware, require_aware_columns
-from state.tables import ActivityRow, CorrectionRow, StageChangeRow
+from state.tables import ActivityRow, CorrectionRow, LeadRow, StageChangeRow
+
+_ACTIVITIES = cast(Table, inspect(ActivityRow).local_table)
+_LEADS = cast(Table, inspect(LeadRow).local_table)
 
 
 def dedupe_key(activity: Activity) -> str:
@@ -53,7 +57,7 @@ def _activity_columns(activity: Activity) -> dict[str, Any]:
     return require_aware_columns(columns, "activities")
 
 
-def _to_activity(row: ActivityRow) -> Activity:
+def _to_activity(row: Row[Any]) -> Activity:
     return Activity(
         lead_key=row.lead_key,
         kind=as_literal(row.kind, ACTIVITY_KINDS, "activity kind"),
@@ -110,14 +114,31 @@ class HistoryQueries(Queries):
         Every key asked for is in the result, with an empty list if it has no activity.
         """
         found: dict[str, list[Activity]] = {key: [] for key in lead_keys}
+        columns = _ACTIVITIES.c
         for batch in chunks(list(found)):
             statement = (
-                select(ActivityRow)
-                .where(col(ActivityRow.lead_key).in_(batch))
-                .order_by(col(ActivityRow.occurred_at), col(ActivityRow.id))
+                select_rows(_ACTIVITIES)
+                .where(columns.lead_key.in_(batch))
+                .order_by(columns.occurred_at, columns.id)
             )
-            for row in self._session.exec(statement):
+            for row in self._rows(statement):
                 found[row.lead_key].append(_to_activity(row))
+        return found
+
+    def latest_page_views(self, hubspot_ids: Iterable[str]) -> dict[str, str | None]:
+        """The URL of the latest page view of the lead linked to each HubSpot contact id (None
+        for a contact with no linked lead or no page view), in one query per 500 ids."""
+        found: dict[str, str | None] = {contact: None for contact in hubspot_ids}
+        activities, leads = _ACTIVITIES.c, _LEADS.c
+        for batch in chunks(list(found)):
+            statement = (
+                select_rows(leads.hubspot_id, activities.url)
+                .join_from(_ACTIVITIES, _LEADS, leads.key == activities.lead_key)
+                .where(leads.hubspot_id.in_(batch), activities.kind == "page_view")
+                .order_by(activities.occurred_at, activities.id)
+            )
+            for contact, url in self._rows(statement):
+                found[contact] = url
         return found
 
     def record_stage_change(self, change: StageChange, source: str) -> None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import fields
 from datetime import datetime
 from operator import attrgetter
 from typing import Any, cast
 
 from sqlalchemy import (
-    CursorResult,
-    Executable,
     Row,
     Table,
     bindparam,
@@ -123,18 +121,24 @@ class LeadIndex:
     """Leads found by identity; `lookup` tries HubSpot id, Salesforce id, then e-mail."""
 
     def __init__(self) -> None:
+        self._by_key: dict[str, Lead] = {}
         self._by_hubspot: dict[str, Lead] = {}
         self._by_salesforce: dict[str, Lead] = {}
         self._by_email: dict[str, Lead] = {}
 
     def add(self, lead: Lead) -> None:
         """Index `lead` (a later lead with the same e-mail does not replace an earlier one)."""
+        self._by_key[lead.key] = lead
         if lead.hubspot_id:
             self._by_hubspot[lead.hubspot_id] = lead
         if lead.salesforce_id:
             self._by_salesforce[lead.salesforce_id] = lead
         if lead.email:
             self._by_email.setdefault(normalize_email(lead.email), lead)
+
+    def by_key(self) -> dict[str, Lead]:
+        """Every lead indexed, by key (the last one added for a key)."""
+        return dict(self._by_key)
 
     def lookup(
         self,
@@ -154,11 +158,6 @@ class LeadIndex:
 
 class LeadQueries(Queries):
     """Reading and writing leads."""
-
-    def _rows(self, statement: Executable, params: list[dict[str, Any]] | None = None) -> Any:
-        """Run a Core statement on the transaction's connection (no ORM objects involved)."""
-        result: CursorResult[Any] = self._session.connection().execute(statement, params)
-        return result
 
     def get_lead(self, key: str) -> Lead | None:
         """The lead with this key, or None."""
@@ -236,35 +235,54 @@ class LeadQueries(Queries):
         """Insert the lead, or update every field of the stored lead with the same key."""
         self.save_leads([lead])
 
-    def save_leads(self, leads: Iterable[Lead]) -> None:
+    def save_leads(
+        self, leads: Iterable[Lead], *, as_read: Mapping[str, Lead] | None = None
+    ) -> None:
         """`save_lead` for many leads, with one SELECT per batch; the last of a key wins.
+
+        `as_read`: leads this same transaction read, by key, as they were read. A lead whose
+        key is there is compared with that value instead of its row being read again: its
+        row is updated if they differ and left alone if not.
 
         A HubSpot or Salesforce id already held by another lead raises the driver's
         IntegrityError here (the transaction is then lost): look leads up with
         `find_lead` before giving them a new key.
         """
-        latest = {lead.key: require_aware_columns(lead_columns(lead), "leads") for lead in leads}
+        as_read = as_read or {}
+        latest: dict[str, Lead] = {lead.key: lead for lead in leads}
         now = self._clock()
-        for batch in chunks(list(latest)):
-            statement = select_rows(_LEADS).where(_LEADS.c.key.in_(batch))
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        unread: list[str] = []
+        for key, lead in latest.items():
+            before = as_read.get(key)
+            if before is None:
+                unread.append(key)
+            elif lead != before:
+                updates.append(self._update_values(lead, now))
+        for keys in chunks(unread):
+            statement = select_rows(_LEADS).where(_LEADS.c.key.in_(keys))
             stored = {row.key: row._mapping for row in self._rows(statement)}
-            inserts: list[dict[str, Any]] = []
-            updates: list[dict[str, Any]] = []
-            for key in batch:
-                columns = latest[key]
+            for key in keys:
+                columns = require_aware_columns(lead_columns(latest[key]), "leads")
                 row = stored.get(key)
                 if row is None:
                     inserts.append({**columns, "created_at": now, "updated_at": now})
                 elif any(row[name] != value for name, value in columns.items()):
-                    changed = {name: value for name, value in columns.items() if name != "key"}
-                    updates.append({_KEY: key, **changed, "updated_at": now})
-            # Like the ORM's flush: updates first, in key order, then inserts in order.
-            if updates:
-                updates.sort(key=lambda values: str(values[_KEY]))
-                changes = update(_LEADS).where(_LEADS.c.key == bindparam(_KEY))
-                self._rows(changes, updates)
-            if inserts:
-                self._rows(insert(_LEADS), inserts)
+                    updates.append(self._update_values(latest[key], now))
+        # Like the ORM's flush: updates first, in key order, then inserts in order.
+        for rows in chunks(sorted(updates, key=lambda values: str(values[_KEY]))):
+            changes = update(_LEADS).where(_LEADS.c.key == bindparam(_KEY))
+            self._rows(changes, list(rows))
+        for rows in chunks(inserts):
+            self._rows(insert(_LEADS), list(rows))
+
+    @staticmethod
+    def _update_values(lead: Lead, now: datetime) -> dict[str, Any]:
+        """The parameters of the UPDATE of a lead's row: every column, the key as `_KEY`."""
+        columns = require_aware_columns(lead_columns(lead), "leads")
+        changed = {name: value for name, value in columns.items() if name != "key"}
+        return {_KEY: lead.key, **changed, "updated_at": now}
 
     def leads_by_key(self, keys: Iterable[str]) -> dict[str, Lead]:
         """The stored leads with these keys (missing keys are left out), 500 a query."""

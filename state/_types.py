@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +39,36 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    def result_processor(
+        self, dialect: Dialect, coltype: Any
+    ) -> Callable[[Any], datetime | None] | None:
+        """On SQLite, read the stored text with `datetime.fromisoformat` in one step.
+
+        SQLite keeps these instants as text in SQLAlchemy's format ("2026-04-27
+        09:00:00.000000", UTC); its own reader parses that with a regular expression, which
+        made reading a page of leads (nine instants a row) several times slower."""
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        stored = self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype)
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            if isinstance(value, str):
+                try:
+                    parsed = datetime.fromisoformat(value)
+                except ValueError:
+                    pass  # not the usual format: SQLAlchemy's reader says what is wrong
+                else:
+                    if parsed.tzinfo is None:
+                        return parsed.replace(tzinfo=UTC)
+                    return parsed.astimezone(UTC)
+            if stored is not None:
+                value = stored(value)
+            return self.process_result_value(value, dialect)
+
+        return process
 
 
 def require_aware(value: datetime, what: str) -> datetime:

@@ -120,8 +120,7 @@ class OutboxQueries(Queries):
         statement = self._ignoring_conflicts(OutboxRow, ["idempotency_key"]).returning(
             col(OutboxRow.idempotency_key)
         )
-        inserted = self._session.connection().execute(statement, list(rows.values()))
-        return set(inserted.scalars())
+        return set(self._rows(statement, list(rows.values())).scalars())
 
     def pending_outbox(self, target: OutboxTarget, limit: int, now: datetime) -> list[OutboxItem]:
         """Up to `limit` items for `target` not done and due at `now`, in the order queued."""

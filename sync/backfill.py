@@ -170,12 +170,12 @@ def score_everyone(
     progress = StreamCounts(SCORE)
     with store.transaction() as repo:
         now = clock()
-        page: list[Lead] = []
+        page: dict[str, Lead] = {}
         for lead in repo.leads():
-            page.append(lead)
+            page[lead.key] = lead
             if len(page) == SCORE_PAGE:
                 _score(repo, rules, page, now, counts, progress, on_page)
-                page = []
+                page = {}
         if page:
             _score(repo, rules, page, now, counts, progress, on_page)
     return counts
@@ -184,7 +184,7 @@ def score_everyone(
 def _score(
     repo: Repository,
     rules: LeadRules,
-    page: list[Lead],
+    page: dict[str, Lead],
     now: datetime,
     counts: ScoreCounts,
     progress: StreamCounts,

@@ -224,16 +224,16 @@ class _ContactJob:
             page_done()
 
     def _needing_history(self, repo: Repository, records: list[Record]) -> set[str]:
+        """The contacts whose form or page-view history must be read: those showing a form
+        submission not stored yet, or a last page view other than the latest stored for
+        their lead. A contact not linked to a lead yet needs it if it shows either."""
         spec = self.classifier.spec
-        index = _lookup(repo, records)
         current_forms: dict[str, list[str]] = {}
         page_urls: dict[str, str] = {}
-        leads: dict[str, Lead | None] = {}
         broken: set[str] = set()
         for record in records:
             contact_id = str(record["id"])
             properties = record.get("properties") or {}
-            leads[contact_id] = _match(index, contact_id, properties.get("email"))
             try:
                 now_form = self.classifier.contact_activities(
                     {"id": contact_id, "properties": properties}, ""
@@ -246,19 +246,11 @@ class _ContactJob:
             if url:
                 page_urls[contact_id] = str(url)
         known = repo.known_dedupe_keys(k for keys in current_forms.values() for k in keys)
-        with_url = [lead.key for i, lead in leads.items() if lead is not None and i in page_urls]
-        latest_url: dict[str, str | None] = {}
-        for key, activities in repo.activities_for_many(with_url).items():
-            views = [a for a in activities if a.kind == "page_view"]
-            latest_url[key] = views[-1].detail.url if views else None
+        latest_url = repo.latest_page_views(page_urls)
         needs: set[str] = set(broken)
-        for contact_id, lead in leads.items():
+        for contact_id, forms in current_forms.items():
             url = page_urls.get(contact_id)
-            forms = current_forms[contact_id]
-            if lead is None:
-                if forms or url:
-                    needs.add(contact_id)
-            elif any(k not in known for k in forms) or (url and latest_url.get(lead.key) != url):
+            if any(k not in known for k in forms) or (url and latest_url[contact_id] != url):
                 needs.add(contact_id)
         return needs
 
@@ -267,6 +259,7 @@ class _ContactJob:
         with self.store.transaction() as repo:
             now = self.clock()
             index = _lookup(repo, page.records)
+            as_read = index.by_key()
             current: dict[str, Lead] = {}
             activities: list[Activity] = []
             for record in page.records:
@@ -306,7 +299,7 @@ class _ContactJob:
                     log.info("ingest.lifecycle_lost", lead=updated.key, record=contact_id)
                 current[updated.key] = updated
                 index.add(updated)
-            repo.save_leads(current.values())
+            repo.save_leads(current.values(), as_read=as_read)
             counts.activities_added += repo.add_activities(activities)
             repo.save_cursor(page.cursor)
 

@@ -116,6 +116,8 @@ class LeadLookup(Protocol):
 
     def add(self, lead: Lead) -> None: ...
 
+    def by_key(self) -> dict[str, Lead]: ...
+
 
 OnPage = Callable[[StreamCounts], None]
 """Called after each page is stored, with the stream's counts so far (progress display)."""

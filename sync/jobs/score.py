@@ -16,7 +16,7 @@ scores those leads again.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -67,7 +67,7 @@ def run_score(ctx: JobContext) -> JobCounts:
         if start:  # the pages before are committed; the cursor waits for the last one
             ctx.stop_point(_job_counts(counts, everyone))
         with ctx.store.transaction() as repo:
-            page = list(repo.leads_by_key(keys[start : start + SCORE_PAGE]).values())
+            page = repo.leads_by_key(keys[start : start + SCORE_PAGE])
             score_page(repo, ctx.rules, page, ctx.clock(), counts)
     with ctx.store.transaction() as repo:
         # Leads this job saved were saved before now: they are not touched again.
@@ -89,16 +89,16 @@ def _job_counts(counts: ScoreCounts, everyone: bool) -> JobCounts:
 def score_page(
     repo: Repository,
     rules: LeadRules,
-    page: Sequence[Lead],
+    page: Mapping[str, Lead],
     now: datetime,
     counts: ScoreCounts,
 ) -> int:
-    """Score one page of leads in `repo`'s transaction, adding to `counts`; how many leads
-    changed."""
-    histories = repo.activities_for_many(lead.key for lead in page)
+    """Score one page of leads (by key, as `repo`'s transaction read them) in that
+    transaction, adding to `counts`; how many leads changed."""
+    histories = repo.activities_for_many(page)
     changed: list[Lead] = []
     handoffs: list[OutboxWrite] = []
-    for lead in page:
+    for lead in page.values():
         activities = histories[lead.key]
         touched = _first_touch(lead, activities, now)
         result = evaluate(rules, touched, activities, now)
@@ -124,7 +124,7 @@ def score_page(
         elif scored.salesforce_id:
             counts.salesforce_only += 1
     counts.handoffs_queued += len(repo.enqueue_many(handoffs))
-    repo.save_leads(changed)
+    repo.save_leads(changed, as_read=page)
     return len(changed)
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mappings.model import Activity, Correction, StageChange
+from mappings.model import Activity, Correction, Lead, StageChange
 from state import Store
 from tests.state.support import JST, activity, at
 
@@ -82,6 +82,25 @@ class TestActivities:
             "b": ["b1", "b2"],
             "nobody": [],
         }
+
+    def test_latest_page_views_are_the_last_page_view_of_each_contacts_lead(
+        self, store: Store
+    ) -> None:
+        """By time, not by insertion; other kinds do not count; a contact whose lead has no
+        page view, or with no linked lead, gets None."""
+        with store.transaction() as repo:
+            repo.save_leads([Lead("a", hubspot_id="51"), Lead("b", hubspot_id="52"), Lead("c")])
+            repo.add_activities(
+                [
+                    activity("a-late", 5, "a", url="https://example.com/case"),
+                    activity("a-early", 1, "a", url="https://example.com/pricing"),
+                    activity("a-form", 9, "a", kind="form_submit", url="https://example.com/x"),
+                    activity("b-form", 1, "b", kind="form_submit"),
+                    activity("c-view", 1, "c"),
+                ]
+            )
+            found = repo.latest_page_views(["51", "52", "53"])
+        assert found == {"51": "https://example.com/case", "52": None, "53": None}
 
     def test_an_activity_without_dedupe_key_gets_a_stable_derived_one(self, store: Store) -> None:
         """Without a source id, the same content read twice is still stored once."""

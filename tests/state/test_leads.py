@@ -123,6 +123,35 @@ class TestBookkeeping:
             assert row is not None
             assert (row.created_at, row.updated_at) == (start, clock.now)
 
+    def test_leads_as_read_are_compared_without_reading_them_again(
+        self, store: Store, clock: FakeClock
+    ) -> None:
+        """With `as_read`, a lead equal to how it was read is left alone, a changed one is
+        updated and stamped, and a key not read is inserted or compared as usual."""
+        start = clock.now
+        with store.transaction() as repo:
+            repo.save_leads([full_lead("a"), full_lead("b"), full_lead("c")])
+        clock.advance(timedelta(hours=1))
+        with store.transaction() as repo:
+            read = repo.leads_by_key(["a", "b"])
+            moved = replace(read["b"], stage="opportunity")
+            same_c = full_lead("c")
+            repo.save_leads([read["a"], moved, same_c, full_lead("d")], as_read=read)
+            assert repo.leads_by_key(["a", "b", "c", "d"]) == {
+                "a": read["a"],
+                "b": moved,
+                "c": same_c,
+                "d": full_lead("d"),
+            }
+        with store.transaction() as repo:
+            rows = {row.key: row for row in repo._session.exec(select(LeadRow))}
+        assert {k: row.updated_at for k, row in rows.items()} == {
+            "a": start,
+            "b": clock.now,
+            "c": start,
+            "d": clock.now,
+        }
+
     def test_a_mixed_batch_moves_updated_at_of_changed_rows_only(
         self, store: Store, clock: FakeClock
     ) -> None:

@@ -50,3 +50,29 @@ class TestUtcDateTime:
         assert from_sqlite == from_postgres == THREE_UTC
         assert from_sqlite is not None and from_sqlite.tzinfo is UTC
         assert from_postgres is not None and from_postgres.tzinfo is UTC
+
+    def test_sqlite_text_is_read_as_sqlalchemy_reads_it(self) -> None:
+        """SQLite hands back text; every form SQLAlchemy's own reader accepts gives the same
+        aware UTC instant through the faster reader."""
+        kind = UtcDateTime()
+        fast = kind.result_processor(SQLITE, None)
+        reference = kind.impl_instance.dialect_impl(SQLITE).result_processor(SQLITE, None)
+        assert fast is not None and reference is not None
+        for text in (
+            "2026-01-05 03:00:00.000000",
+            "2026-01-05 03:00:00.250000",
+            "2026-01-05 03:00:00",
+            "2026-01-05 03:00",
+        ):
+            read = fast(text)
+            assert read == reference(text).replace(tzinfo=UTC), text
+            assert read is not None and read.tzinfo is UTC
+        assert fast("2026-01-05T12:00:00+09:00") == THREE_UTC
+        assert fast(None) is None
+
+    def test_sqlite_text_it_cannot_read_is_an_error(self) -> None:
+        """A value that is not an instant is not turned into one."""
+        fast = UtcDateTime().result_processor(SQLITE, None)
+        assert fast is not None
+        with pytest.raises(ValueError):
+            fast("not a time")
