@@ -11,8 +11,9 @@ or one of four derived names:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Literal
 
 from mappings.model import (
@@ -42,20 +43,29 @@ class CanonicalField:
     choices: tuple[Any, ...] = ()
     write_only: bool = False
 
+    _read: Callable[[Lead], Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_read", _reader(self.name))
+
     def get(self, lead: Lead) -> Any:
         """This field's value in `lead`."""
-        if self.name == "recycle_reason":
-            return lead.stage_reason if lead.stage in REASON_STAGES else None
-        if self.name == "salesforce_url":
-            return lead.salesforce_id
-        if self.name == "hubspot_url":
-            return lead.hubspot_id
-        node: Any = lead
-        for part in self.name.split("."):
-            if node is None:
-                return None
-            node = getattr(node, part)
-        return node
+        return self._read(lead)
+
+
+def _reader(name: str) -> Callable[[Lead], Any]:
+    """How to read a canonical field from a lead (the derived names by their rule)."""
+    if name == "recycle_reason":
+        return lambda lead: lead.stage_reason if lead.stage in REASON_STAGES else None
+    if name == "salesforce_url":
+        return attrgetter("salesforce_id")
+    if name == "hubspot_url":
+        return attrgetter("hubspot_id")
+    head, _, rest = name.partition(".")
+    if head == "outcome" and rest:  # the only nested value that may be None
+        inner = attrgetter(rest)
+        return lambda lead: None if lead.outcome is None else inner(lead.outcome)
+    return attrgetter(name)
 
 
 def _fields() -> list[CanonicalField]:

@@ -59,6 +59,8 @@ class FieldMap:
         self.timezone = ZoneInfo(spec.timezone)
         self._lines = dict(lines or {})
         self.fields: tuple[MappedField, ...] = tuple(self._compile())
+        self._reading = tuple(field for field in self.fields if field.reads)
+        self._writing: dict[frozenset[str] | None, tuple[MappedField, ...]] = {}
         self.activities: ActivityClassifier | None = (
             ActivityClassifier(spec.activities) if spec.activities is not None else None
         )
@@ -98,9 +100,7 @@ class FieldMap:
         """
         values: dict[str, Any] = {}
         problems: list[ValueProblem] = []
-        for field in self.fields:
-            if not field.reads:
-                continue
+        for field in self._reading:
             present, raw = lookup(self.system, record, field.crm_field)
             if not present:
                 continue
@@ -125,15 +125,19 @@ class FieldMap:
         """CRM field -> CRM value for every written field (or only the canonical fields in
         `only`), steps applied. A lead's missing value clears the CRM field unless a
         `default` or `placeholder` step fills it."""
-        if only is not None:
-            unknown = sorted(set(only) - set(CANONICAL_FIELDS))
-            if unknown:
-                raise ValueError(f"unknown canonical fields: {', '.join(unknown)}")
-        return {
-            field.crm_field: field.to_crm(field.canonical.get(lead))
-            for field in self.fields
-            if field.writes and (only is None or field.canonical.name in only)
-        }
+        chosen = None if only is None else frozenset(only)
+        writing = self._writing.get(chosen)
+        if writing is None:
+            if chosen is not None:
+                unknown = sorted(chosen - set(CANONICAL_FIELDS))
+                if unknown:
+                    raise ValueError(f"unknown canonical fields: {', '.join(unknown)}")
+            writing = self._writing[chosen] = tuple(
+                field
+                for field in self.fields
+                if field.writes and (chosen is None or field.canonical.name in chosen)
+            )
+        return {field.crm_field: field.to_crm(field.canonical.get(lead)) for field in writing}
 
     def conflict_rule(self, canonical_field: str) -> ConflictRule:
         """The conflict rule this map sets for a canonical field (its first spec's)."""

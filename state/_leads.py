@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import fields
 from datetime import datetime
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -44,15 +44,46 @@ from state.tables import ActivityRow, LeadRow
 _FIT_FIELDS = tuple(f.name for f in fields(Fit))
 _TIME_FIELDS = tuple(f.name for f in fields(LeadTimes))
 _BANT_FIELDS = tuple(f.name for f in fields(Bant))
-# The column groups of a row, in the order of the model's fields.
-_read_fit = attrgetter(*_FIT_FIELDS)
-_read_times = attrgetter(*_TIME_FIELDS)
-_read_bant = attrgetter(*(f"bant_{name}" for name in _BANT_FIELDS))
-_read_axes = attrgetter(*(f"{axis}_{part}" for axis in AXES for part in ("hypothesis", "observed")))
 # Leads are read and written as plain rows (SQLAlchemy Core), not as ORM objects: the
 # session then tracks no lead row, which makes a page of leads several times cheaper.
 _LEADS = cast(Table, inspect(LeadRow).local_table)
 _KEY = "lead_key"
+# A row of `select(_LEADS)` is read as a tuple, by column position (reading a Row's
+# attributes one by one cost more than building the Lead). The groups follow the order of
+# the model's fields.
+_COLUMN = {column.name: position for position, column in enumerate(_LEADS.columns)}
+
+
+def _columns(*names: str) -> Any:
+    return itemgetter(*(_COLUMN[name] for name in names))
+
+
+_read_scalars = _columns(
+    "key",
+    "email",
+    "first_name",
+    "last_name",
+    "hubspot_id",
+    "salesforce_id",
+    "stage",
+    "stage_reason",
+    "score_total",
+    "score_behaviour",
+    "score_fit",
+    "score_reasons",
+    "outcome_won",
+    "outcome_amount",
+)
+_read_fit = _columns(*_FIT_FIELDS)
+_read_times = _columns(*_TIME_FIELDS)
+_read_bant = _columns(*(f"bant_{name}" for name in _BANT_FIELDS))
+_read_axes = _columns(
+    *(
+        f"{axis}_{part}"
+        for axis in ("problem", "solution", "decision", "timeline")
+        for part in ("hypothesis", "observed")
+    )
+)
 
 
 def lead_columns(lead: Lead) -> dict[str, Any]:
@@ -84,36 +115,63 @@ def lead_columns(lead: Lead) -> dict[str, Any]:
     return columns
 
 
-def to_lead(row: LeadRow | Row[Any]) -> Lead:
-    """The canonical `Lead` stored in a row."""
-    outcome = None
-    if row.outcome_won is not None:
-        outcome = Outcome(won=row.outcome_won, amount=row.outcome_amount)
-    judged = _read_axes(row)
-    axes = {axis: AxisAssessment(*judged[2 * n : 2 * n + 2]) for n, axis in enumerate(AXES)}
+def to_lead(row: Row[Any]) -> Lead:
+    """The canonical `Lead` stored in a row of `select(_LEADS)` (every column, in order)."""
+    values = tuple(row)
+    (
+        key,
+        email,
+        first_name,
+        last_name,
+        hubspot_id,
+        salesforce_id,
+        stage,
+        stage_reason,
+        score_total,
+        score_behaviour,
+        score_fit,
+        score_reasons,
+        outcome_won,
+        outcome_amount,
+    ) = _read_scalars(values)
+    (
+        problem,
+        problem_seen,
+        solution,
+        solution_seen,
+        decision,
+        decision_seen,
+        timeline,
+        timeline_seen,
+    ) = _read_axes(values)
     return Lead(
-        key=row.key,
-        email=row.email,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        hubspot_id=row.hubspot_id,
-        salesforce_id=row.salesforce_id,
-        fit=Fit(*_read_fit(row)),
-        stage=as_literal(row.stage, STAGES, "stage"),
-        stage_reason=row.stage_reason,
+        key=key,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        hubspot_id=hubspot_id,
+        salesforce_id=salesforce_id,
+        fit=Fit(*_read_fit(values)),
+        stage=as_literal(stage, STAGES, "stage"),
+        stage_reason=stage_reason,
         score=Score(
-            total=row.score_total,
-            behaviour=row.score_behaviour,
-            fit=row.score_fit,
+            total=score_total,
+            behaviour=score_behaviour,
+            fit=score_fit,
             reasons=tuple(
                 ScoreReason(rule=str(r["rule"]), points=int(r["points"]), count=int(r["count"]))
-                for r in row.score_reasons
+                for r in score_reasons
             ),
         ),
-        times=LeadTimes(*_read_times(row)),
-        bant=Bant(*_read_bant(row)),
-        assessment=Assessment(**axes),
-        outcome=outcome,
+        times=LeadTimes(*_read_times(values)),
+        bant=Bant(*_read_bant(values)),
+        assessment=Assessment(
+            problem=AxisAssessment(problem, problem_seen),
+            solution=AxisAssessment(solution, solution_seen),
+            decision=AxisAssessment(decision, decision_seen),
+            timeline=AxisAssessment(timeline, timeline_seen),
+        ),
+        outcome=None if outcome_won is None else Outcome(won=outcome_won, amount=outcome_amount),
     )
 
 

@@ -51,19 +51,20 @@ class UtcDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
         stored = self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype)
+        fromisoformat = datetime.fromisoformat
 
         def process(value: Any) -> datetime | None:
             if value is None:
                 return None
             if isinstance(value, str):
                 try:
-                    parsed = datetime.fromisoformat(value)
+                    return fromisoformat(value + "+00:00")  # aware, with UTC as its tzinfo
+                except ValueError:
+                    pass
+                try:
+                    return fromisoformat(value).astimezone(UTC)  # text with its own offset
                 except ValueError:
                     pass  # not the usual format: SQLAlchemy's reader says what is wrong
-                else:
-                    if parsed.tzinfo is None:
-                        return parsed.replace(tzinfo=UTC)
-                    return parsed.astimezone(UTC)
             if stored is not None:
                 value = stored(value)
             return self.process_result_value(value, dialect)

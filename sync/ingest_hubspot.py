@@ -30,6 +30,7 @@ stored, so it costs no history call, and its lead is unchanged.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -102,8 +103,11 @@ class _Window:
         if self.top is None:
             return
         floor = self.top - self.lag_ms
-        kept = sorted(((ms, key) for key, ms in self.seen.items() if ms >= floor), reverse=True)
-        self.seen = {key: ms for ms, key in kept[: self.limit]}
+        kept = {key: ms for key, ms in self.seen.items() if ms >= floor}
+        if len(kept) > self.limit:  # the latest `limit` keys (by time, then key) stay
+            latest = heapq.nlargest(self.limit, ((ms, key) for key, ms in kept.items()))
+            kept = {key: ms for ms, key in latest}
+        self.seen = kept
 
     def cursor(self) -> Cursor:
         if self.top is None:

@@ -224,7 +224,9 @@ def _quarantine(
 def write_back_values(hs_map: FieldMap, lead: Lead) -> dict[str, str]:
     """The HubSpot properties the write-back sets for `lead`, as HubSpot takes them."""
     values = hs_map.from_lead(lead, only=WRITE_BACK)
-    return {name: hubspot_text(value) for name, value in values.items()}
+    return {
+        name: value if type(value) is str else hubspot_text(value) for name, value in values.items()
+    }
 
 
 def hubspot_text(value: object) -> str:
