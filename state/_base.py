@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Executable, Insert, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
@@ -70,7 +70,6 @@ def chunks(items: Sequence[_T], size: int = BATCH_SIZE) -> Iterator[Sequence[_T]
 
 def as_literal(value: str, allowed: Collection[_S], what: str) -> _S:
     """`value` typed as one of the `allowed` literal values, or a ValueError saying which."""
-    for candidate in allowed:
-        if candidate == value:
-            return candidate
+    if value in allowed:
+        return cast(_S, value)
     raise ValueError(f"unknown {what} {value!r}: expected one of {list(allowed)}")

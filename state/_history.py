@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, func, inspect
+from sqlalchemy import Row, Table, func, insert, inspect
 from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 
@@ -27,6 +27,12 @@ from state.tables import ActivityRow, CorrectionRow, LeadRow, StageChangeRow
 
 _ACTIVITIES = cast(Table, inspect(ActivityRow).local_table)
 _LEADS = cast(Table, inspect(LeadRow).local_table)
+_STAGE_HISTORY = cast(Table, inspect(StageChangeRow).local_table)
+ACTIVITY_COLUMNS = (
+    *("id", "lead_key", "kind", "occurred_at", "url", "name", "campaign", "dedupe_key"),
+    "stored_at",
+)
+"""The columns of `activities` in table order, as `_to_activity` unpacks a row (tested)."""
 
 
 def dedupe_key(activity: Activity) -> str:
@@ -58,12 +64,14 @@ def _activity_columns(activity: Activity) -> dict[str, Any]:
 
 
 def _to_activity(row: Row[Any]) -> Activity:
+    """The activity in a row of `select(_ACTIVITIES)` (every column, in table order)."""
+    _, lead_key, kind, occurred_at, url, name, campaign, key, _ = tuple(row)
     return Activity(
-        lead_key=row.lead_key,
-        kind=as_literal(row.kind, ACTIVITY_KINDS, "activity kind"),
-        occurred_at=row.occurred_at,
-        detail=ActivityDetail(url=row.url, name=row.name, campaign=row.campaign),
-        dedupe_key=row.dedupe_key,
+        lead_key=lead_key,
+        kind=as_literal(kind, ACTIVITY_KINDS, "activity kind"),
+        occurred_at=occurred_at,
+        detail=ActivityDetail(url=url, name=name, campaign=campaign),
+        dedupe_key=key,
     )
 
 
@@ -143,17 +151,23 @@ class HistoryQueries(Queries):
 
     def record_stage_change(self, change: StageChange, source: str) -> None:
         """Append a stage change to the lead's history; `source` says which job or system."""
-        self._session.add(
-            StageChangeRow(
-                lead_key=change.lead_key,
-                from_stage=change.from_stage,
-                to_stage=change.to_stage,
-                at=require_aware(change.at, "StageChange.at"),
-                reasons=list(change.reasons),
-                source=source,
-            )
-        )
-        self._session.flush()
+        self.record_stage_changes([change], source)
+
+    def record_stage_changes(self, changes: Iterable[StageChange], source: str) -> None:
+        """Append stage changes, in order, to their leads' histories (one statement)."""
+        rows = [
+            {
+                "lead_key": change.lead_key,
+                "from_stage": change.from_stage,
+                "to_stage": change.to_stage,
+                "at": require_aware(change.at, "StageChange.at"),
+                "reasons": list(change.reasons),
+                "source": source,
+            }
+            for change in changes
+        ]
+        if rows:
+            self._rows(insert(_STAGE_HISTORY), rows)
 
     def stage_history(self, lead_key: str) -> list[StageChange]:
         """A lead's stage changes, oldest first."""

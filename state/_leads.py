@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import fields
 from datetime import datetime
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import (
     Row,
+    Select,
     Table,
+    Text,
     bindparam,
     func,
     insert,
     inspect,
+    type_coerce,
     update,
 )
 from sqlalchemy import select as select_rows
@@ -115,8 +120,34 @@ def lead_columns(lead: Lead) -> dict[str, Any]:
     return columns
 
 
+def _select_leads() -> Select[Any]:
+    """SELECT every column of `leads`, in order, the score reasons as the stored JSON text
+    (SQLite; PostgreSQL's driver gives them decoded): `to_lead` reads them through a cache,
+    as many leads share the same reasons."""
+    return select_rows(
+        *(
+            type_coerce(column, Text).label(column.name)
+            if column.name == "score_reasons"
+            else column
+            for column in _LEADS.columns
+        )
+    )
+
+
+@lru_cache(maxsize=4096)
+def _reasons_from_text(text: str) -> tuple[ScoreReason, ...]:
+    return _reasons(json.loads(text))
+
+
+def _reasons(stored: list[dict[str, Any]]) -> tuple[ScoreReason, ...]:
+    return tuple(
+        ScoreReason(rule=str(r["rule"]), points=int(r["points"]), count=int(r["count"]))
+        for r in stored
+    )
+
+
 def to_lead(row: Row[Any]) -> Lead:
-    """The canonical `Lead` stored in a row of `select(_LEADS)` (every column, in order)."""
+    """The canonical `Lead` stored in a row of `_select_leads()`."""
     values = tuple(row)
     (
         key,
@@ -158,9 +189,10 @@ def to_lead(row: Row[Any]) -> Lead:
             total=score_total,
             behaviour=score_behaviour,
             fit=score_fit,
-            reasons=tuple(
-                ScoreReason(rule=str(r["rule"]), points=int(r["points"]), count=int(r["count"]))
-                for r in score_reasons
+            reasons=(
+                _reasons_from_text(score_reasons)
+                if isinstance(score_reasons, str)
+                else _reasons(score_reasons)
             ),
         ),
         times=LeadTimes(*_read_times(values)),
@@ -219,7 +251,7 @@ class LeadQueries(Queries):
 
     def get_lead(self, key: str) -> Lead | None:
         """The lead with this key, or None."""
-        row = self._rows(select_rows(_LEADS).where(_LEADS.c.key == key)).first()
+        row = self._rows(_select_leads().where(_LEADS.c.key == key)).first()
         return None if row is None else to_lead(row)
 
     def find_lead(
@@ -239,12 +271,12 @@ class LeadQueries(Queries):
         columns = _LEADS.c
         candidates = []
         if hubspot_id is not None:
-            candidates.append(select_rows(_LEADS).where(columns.hubspot_id == hubspot_id))
+            candidates.append(_select_leads().where(columns.hubspot_id == hubspot_id))
         if salesforce_id is not None:
-            candidates.append(select_rows(_LEADS).where(columns.salesforce_id == salesforce_id))
+            candidates.append(_select_leads().where(columns.salesforce_id == salesforce_id))
         if email is not None:
             candidates.append(
-                select_rows(_LEADS)
+                _select_leads()
                 .where(columns.email == normalize_email(email))
                 .order_by(columns.created_at, columns.key)
                 .limit(1)
@@ -278,7 +310,7 @@ class LeadQueries(Queries):
         for column, values in lookups:
             for batch in chunks(values):
                 statement = (
-                    select_rows(_LEADS)
+                    _select_leads()
                     .where(column.in_(batch))
                     .order_by(columns.created_at, columns.key)
                 )
@@ -346,7 +378,7 @@ class LeadQueries(Queries):
         """The stored leads with these keys (missing keys are left out), 500 a query."""
         found: dict[str, Lead] = {}
         for batch in chunks(sorted(set(keys))):
-            for row in self._rows(select_rows(_LEADS).where(_LEADS.c.key.in_(batch))):
+            for row in self._rows(_select_leads().where(_LEADS.c.key.in_(batch))):
                 found[row.key] = to_lead(row)
         return found
 
@@ -371,7 +403,7 @@ class LeadQueries(Queries):
         iterating (within the same transaction)."""
         after: str | None = None
         while True:
-            statement = select_rows(_LEADS).order_by(_LEADS.c.key).limit(BATCH_SIZE)
+            statement = _select_leads().order_by(_LEADS.c.key).limit(BATCH_SIZE)
             if stage is not None:
                 statement = statement.where(_LEADS.c.stage == stage)
             if after is not None:

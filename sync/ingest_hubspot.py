@@ -321,11 +321,20 @@ def _lifecycle_lost(maps: FieldMaps, lead: Lead, properties: dict[str, Any]) -> 
 
 
 def _lookup(repo: Repository, records: list[Record]) -> LeadLookup:
+    """The leads of a page of contacts: by HubSpot id, then by e-mail for the contacts not
+    linked yet (the e-mail of a linked contact is never used to find its lead)."""
     ids = [str(record["id"]) for record in records]
+    index = repo.find_leads(hubspot_ids=ids)
     emails = [
-        str(email) for record in records if (email := (record.get("properties") or {}).get("email"))
+        str(email)
+        for contact_id, record in zip(ids, records, strict=True)
+        if index.lookup(hubspot_id=contact_id) is None
+        and (email := (record.get("properties") or {}).get("email"))
     ]
-    return repo.find_leads(hubspot_ids=ids, emails=emails)
+    if emails:
+        for lead in repo.find_leads(emails=emails).by_key().values():
+            index.add(lead)
+    return index
 
 
 def _match(index: LeadLookup, contact_id: str, email: Any) -> Lead | None:

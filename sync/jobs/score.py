@@ -97,14 +97,15 @@ def score_page(
     transaction, adding to `counts`; how many leads changed."""
     histories = repo.activities_for_many(page)
     changed: list[Lead] = []
+    changes: list[StageChange] = []
     handoffs: list[OutboxWrite] = []
     for lead in page.values():
         activities = histories[lead.key]
         touched = _first_touch(lead, activities, now)
         result = evaluate(rules, touched, activities, now)
         scored = result.lead
+        changes.extend(result.changes)
         for change in result.changes:
-            repo.record_stage_change(change, SCORE)
             if change.to_stage == "mql":
                 counts.mqls += 1
                 handoffs.extend(handoff_writes(scored, change))
@@ -123,6 +124,7 @@ def score_page(
             counts.hubspot_only += 1
         elif scored.salesforce_id:
             counts.salesforce_only += 1
+    repo.record_stage_changes(changes, SCORE)
     counts.handoffs_queued += len(repo.enqueue_many(handoffs))
     repo.save_leads(changed, as_read=page)
     return len(changed)

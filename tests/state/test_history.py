@@ -5,13 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import inspect
 
 from mappings.model import Activity, Correction, Lead, StageChange
 from state import Store
+from state._history import ACTIVITY_COLUMNS
+from state.tables import ActivityRow
 from tests.state.support import JST, activity, at
 
 
 class TestActivities:
+    def test_rows_are_read_in_the_order_of_the_table(self) -> None:
+        """Activities are unpacked by position: the table must keep its column order."""
+        assert tuple(c.name for c in inspect(ActivityRow).columns) == ACTIVITY_COLUMNS
+
     def test_duplicates_in_one_call_are_stored_once(self, store: Store) -> None:
         """The same dedupe key twice in one call counts and stores one activity."""
         with store.transaction() as repo:
