@@ -32,7 +32,8 @@ class Queries:
     def _rows(self, statement: Executable, params: list[dict[str, Any]] | None = None) -> Any:
         """Run a Core statement on the transaction's connection: plain rows, no ORM objects
         (the session then tracks nothing, which makes reading a page several times cheaper).
-        """
+        Read the rows with `.all()`: psycopg fetches them all at once that way, where
+        iterating the result fetches them one call per row."""
         result: CursorResult[Any] = self._session.connection().execute(statement, params)
         return result
 

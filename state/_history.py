@@ -129,7 +129,7 @@ class HistoryQueries(Queries):
                 .where(columns.lead_key.in_(batch))
                 .order_by(columns.occurred_at, columns.id)
             )
-            for row in self._rows(statement):
+            for row in self._rows(statement).all():
                 found[row.lead_key].append(_to_activity(row))
         return found
 
@@ -145,7 +145,7 @@ class HistoryQueries(Queries):
                 .where(leads.hubspot_id.in_(batch), activities.kind == "page_view")
                 .order_by(activities.occurred_at, activities.id)
             )
-            for contact, url in self._rows(statement):
+            for contact, url in self._rows(statement).all():
                 found[contact] = url
         return found
 

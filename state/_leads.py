@@ -314,7 +314,7 @@ class LeadQueries(Queries):
                     .where(column.in_(batch))
                     .order_by(columns.created_at, columns.key)
                 )
-                for row in self._rows(statement):
+                for row in self._rows(statement).all():
                     lead = read.get(row.key)
                     if lead is None:
                         lead = read[row.key] = to_lead(row)
@@ -352,7 +352,7 @@ class LeadQueries(Queries):
                 updates.append(self._update_values(lead, now))
         for keys in chunks(unread):
             statement = select_rows(_LEADS).where(_LEADS.c.key.in_(keys))
-            stored = {row.key: row._mapping for row in self._rows(statement)}
+            stored = {row.key: row._mapping for row in self._rows(statement).all()}
             for key in keys:
                 columns = require_aware_columns(lead_columns(latest[key]), "leads")
                 row = stored.get(key)
@@ -378,7 +378,7 @@ class LeadQueries(Queries):
         """The stored leads with these keys (missing keys are left out), 500 a query."""
         found: dict[str, Lead] = {}
         for batch in chunks(sorted(set(keys))):
-            for row in self._rows(_select_leads().where(_LEADS.c.key.in_(batch))):
+            for row in self._rows(_select_leads().where(_LEADS.c.key.in_(batch))).all():
                 found[row.key] = to_lead(row)
         return found
 
@@ -408,7 +408,7 @@ class LeadQueries(Queries):
                 statement = statement.where(_LEADS.c.stage == stage)
             if after is not None:
                 statement = statement.where(_LEADS.c.key > after)
-            page = list(self._rows(statement))
+            page = self._rows(statement).all()
             for row in page:
                 yield to_lead(row)
             if len(page) < BATCH_SIZE:

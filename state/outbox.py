@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
+from sqlalchemy import func
 from sqlmodel import col, select, update
 
 from state._base import Queries, as_literal, chunks
@@ -162,18 +163,23 @@ class OutboxQueries(Queries):
     ) -> dict[str, Mapping[str, Any]]:
         """The payload of the latest item queued for each of these leads (done or not), by
         lead key; leads with none are left out."""
-        found: dict[str, tuple[int, Mapping[str, Any]]] = {}
+        found: dict[str, Mapping[str, Any]] = {}
         for batch in chunks(sorted(set(lead_keys))):
-            statement = select(OutboxRow.id, OutboxRow.lead_key, OutboxRow.payload).where(
-                col(OutboxRow.target) == target,
-                col(OutboxRow.operation) == operation,
-                col(OutboxRow.lead_key).in_(batch),
+            latest = (
+                select(col(OutboxRow.lead_key), func.max(col(OutboxRow.id)).label("id"))
+                .where(
+                    col(OutboxRow.target) == target,
+                    col(OutboxRow.operation) == operation,
+                    col(OutboxRow.lead_key).in_(batch),
+                )
+                .group_by(col(OutboxRow.lead_key))
+                .subquery()
             )
-            for id, lead_key, payload in self._session.exec(statement):
-                assert id is not None
-                if lead_key not in found or found[lead_key][0] < id:
-                    found[lead_key] = (id, payload)
-        return {key: payload for key, (_, payload) in found.items()}
+            statement = select(OutboxRow.lead_key, OutboxRow.payload).join(
+                latest, col(OutboxRow.id) == latest.c.id
+            )
+            found.update((lead_key, payload) for lead_key, payload in self._session.exec(statement))
+        return found
 
     def outbox_item(self, id: int) -> OutboxItem | None:
         """One outbox item by id, done or not, or None."""

@@ -37,6 +37,22 @@ class TestEnqueue:
         assert (item.created_at, item.next_attempt_at) == (clock.now, clock.now)
         assert (item.attempts, item.last_error, item.done_at) == (0, None, None)
 
+    def test_last_payloads_are_the_latest_item_of_each_lead_done_or_not(self, store: Store) -> None:
+        """Per lead, the payload of the item queued last for that target and operation."""
+        writes = [
+            OutboxWrite("hubspot", "update_contact", "a", "a-1", {"digest": "a1"}),
+            OutboxWrite("hubspot", "update_contact", "b", "b-1", {"digest": "b1"}),
+            OutboxWrite("hubspot", "update_contact", "a", "a-2", {"digest": "a2"}),
+            OutboxWrite("hubspot", "lifecycle", "a", "a-3", {"digest": "other operation"}),
+            OutboxWrite("salesforce", "update_contact", "b", "b-2", {"digest": "other target"}),
+        ]
+        with store.transaction() as repo:
+            repo.enqueue_many(writes)
+            done = repo.pending_outbox("hubspot", 10, START)
+            repo.mark_done([item.id for item in done], START)
+            found = repo.last_payloads("hubspot", "update_contact", ["a", "b", "nobody"])
+        assert found == {"a": {"digest": "a2"}, "b": {"digest": "b1"}}
+
     def test_an_unknown_target_is_refused(self, store: Store) -> None:
         """Only hubspot and salesforce are targets."""
         with store.transaction() as repo, pytest.raises(ValueError, match="outbox target"):
