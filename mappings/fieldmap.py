@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,6 +50,11 @@ DEFAULT_MAPS: dict[System, Path] = {
 """The maps shipped with leadloop (package data), used unless the user gives their own."""
 
 
+READ_CACHE_SIZE = 1024
+"""Raw values remembered per read field, with the canonical value each one reads as."""
+_PLAIN = (str, int, float, bool)
+
+
 class FieldMap:
     """One CRM's field map: validated, compiled, ready to translate records and leads."""
 
@@ -59,7 +65,13 @@ class FieldMap:
         self.timezone = ZoneInfo(spec.timezone)
         self._lines = dict(lines or {})
         self.fields: tuple[MappedField, ...] = tuple(self._compile())
-        self._reading = tuple(field for field in self.fields if field.reads)
+        self._reading = tuple(
+            (field, lru_cache(maxsize=READ_CACHE_SIZE, typed=True)(field.from_crm))
+            for field in self.fields
+            if field.reads
+        )
+        self.read_names = frozenset(field.canonical.name for field, _ in self._reading)
+        """The canonical fields this map reads."""
         self._writing: dict[frozenset[str] | None, tuple[MappedField, ...]] = {}
         self.activities: ActivityClassifier | None = (
             ActivityClassifier(spec.activities) if spec.activities is not None else None
@@ -100,12 +112,15 @@ class FieldMap:
         """
         values: dict[str, Any] = {}
         problems: list[ValueProblem] = []
-        for field in self._reading:
+        for field, cached in self._reading:
             present, raw = lookup(self.system, record, field.crm_field)
             if not present:
                 continue
             try:
-                values[field.canonical.name] = field.from_crm(raw)
+                # Reading is a pure function of the raw value: plain values (most of them
+                # repeat across records: industries, sources, stages) go through a cache.
+                read = cached if raw is None or type(raw) in _PLAIN else field.from_crm
+                values[field.canonical.name] = read(raw)
             except IgnoredValueError:
                 continue
             except ValueError as exc:

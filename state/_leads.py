@@ -329,6 +329,7 @@ class LeadQueries(Queries):
         self, leads: Iterable[Lead], *, as_read: Mapping[str, Lead] | None = None
     ) -> None:
         """`save_lead` for many leads, with one SELECT per batch; the last of a key wins.
+        Only the columns that changed are written (and `updated_at`).
 
         `as_read`: leads this same transaction read, by key, as they were read. A lead whose
         key is there is compared with that value instead of its row being read again: its
@@ -341,38 +342,42 @@ class LeadQueries(Queries):
         as_read = as_read or {}
         latest: dict[str, Lead] = {lead.key: lead for lead in leads}
         now = self._clock()
-        updates: list[dict[str, Any]] = []
+        updates: dict[frozenset[str], list[dict[str, Any]]] = {}
         inserts: list[dict[str, Any]] = []
         unread: list[str] = []
+
+        def compare(key: str, stored: Mapping[str, Any], columns: dict[str, Any]) -> None:
+            changed = {name: value for name, value in columns.items() if stored[name] != value}
+            if changed:
+                require_aware_columns(changed, "leads")
+                changed["updated_at"] = now
+                updates.setdefault(frozenset(changed), []).append({_KEY: key, **changed})
+
         for key, lead in latest.items():
             before = as_read.get(key)
             if before is None:
                 unread.append(key)
             elif lead != before:
-                updates.append(self._update_values(lead, now))
+                compare(key, lead_columns(before), lead_columns(lead))
         for keys in chunks(unread):
             statement = select_rows(_LEADS).where(_LEADS.c.key.in_(keys))
             stored = {row.key: row._mapping for row in self._rows(statement).all()}
             for key in keys:
-                columns = require_aware_columns(lead_columns(latest[key]), "leads")
+                columns = lead_columns(latest[key])
                 row = stored.get(key)
                 if row is None:
+                    require_aware_columns(columns, "leads")
                     inserts.append({**columns, "created_at": now, "updated_at": now})
-                elif any(row[name] != value for name, value in columns.items()):
-                    updates.append(self._update_values(latest[key], now))
-        # Like the ORM's flush: updates first, in key order, then inserts in order.
-        for rows in chunks(sorted(updates, key=lambda values: str(values[_KEY]))):
-            changes = update(_LEADS).where(_LEADS.c.key == bindparam(_KEY))
-            self._rows(changes, list(rows))
-        for rows in chunks(inserts):
-            self._rows(insert(_LEADS), list(rows))
-
-    @staticmethod
-    def _update_values(lead: Lead, now: datetime) -> dict[str, Any]:
-        """The parameters of the UPDATE of a lead's row: every column, the key as `_KEY`."""
-        columns = require_aware_columns(lead_columns(lead), "leads")
-        changed = {name: value for name, value in columns.items() if name != "key"}
-        return {_KEY: lead.key, **changed, "updated_at": now}
+                else:
+                    compare(key, row, columns)
+        # Like the ORM's flush: updates first, in key order, then inserts in order. Rows
+        # with the same changed columns share one UPDATE statement.
+        changes = update(_LEADS).where(_LEADS.c.key == bindparam(_KEY))
+        for rows in updates.values():
+            for batch in chunks(sorted(rows, key=lambda values: str(values[_KEY]))):
+                self._rows(changes, list(batch))
+        for batch in chunks(inserts):
+            self._rows(insert(_LEADS), list(batch))
 
     def leads_by_key(self, keys: Iterable[str]) -> dict[str, Lead]:
         """The stored leads with these keys (missing keys are left out), 500 a query."""

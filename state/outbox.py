@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
-from sqlalchemy import func
+from sqlalchemy import Row, Table, func, inspect
+from sqlalchemy import select as select_rows
 from sqlmodel import col, select, update
 
 from state._base import Queries, as_literal, chunks
@@ -20,6 +21,9 @@ OutboxTarget = Literal["hubspot", "salesforce"]
 """The system an outbox item is written to."""
 
 OUTBOX_TARGETS: tuple[OutboxTarget, ...] = get_args(OutboxTarget)
+
+
+_OUTBOX = cast(Table, inspect(OutboxRow).local_table)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +55,7 @@ class OutboxWrite:
     payload: Mapping[str, Any]
 
 
-def _to_item(row: OutboxRow) -> OutboxItem:
+def _to_item(row: OutboxRow | Row[Any]) -> OutboxItem:
     assert row.id is not None
     return OutboxItem(
         id=row.id,
@@ -125,17 +129,18 @@ class OutboxQueries(Queries):
 
     def pending_outbox(self, target: OutboxTarget, limit: int, now: datetime) -> list[OutboxItem]:
         """Up to `limit` items for `target` not done and due at `now`, in the order queued."""
+        columns = _OUTBOX.c
         statement = (
-            select(OutboxRow)
+            select_rows(_OUTBOX)
             .where(
-                col(OutboxRow.target) == target,
-                col(OutboxRow.done_at).is_(None),
-                col(OutboxRow.next_attempt_at) <= require_aware(now, "now"),
+                columns.target == target,
+                columns.done_at.is_(None),
+                columns.next_attempt_at <= require_aware(now, "now"),
             )
-            .order_by(col(OutboxRow.id))
+            .order_by(columns.id)
             .limit(limit)
         )
-        return [_to_item(row) for row in self._session.exec(statement)]
+        return [_to_item(row) for row in self._rows(statement).all()]
 
     def mark_done(self, ids: Iterable[int], at: datetime) -> None:
         """Mark items written; unknown ids are ignored (the batch is what it is)."""

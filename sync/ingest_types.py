@@ -148,8 +148,7 @@ class FieldMaps:
 
     def reads(self, system: str) -> frozenset[str]:
         """The canonical fields the `system` map reads."""
-        field_map = self.hubspot if system == "hubspot" else self.salesforce
-        return frozenset(f.canonical.name for f in field_map.fields if f.reads)
+        return (self.hubspot if system == "hubspot" else self.salesforce).read_names
 
 
 def new_lead_key() -> str:

@@ -342,6 +342,32 @@ class TestReading:
         assert won is not None
         assert (won.won, won.amount) == (True, Decimal("1200000.5"))
 
+    def test_a_value_read_again_reads_the_same_and_equal_values_keep_their_type(
+        self, tmp_path: Path
+    ) -> None:
+        """Reading remembers plain raw values, by type: True and 1 are not the same value to
+        a yes/no field, nor 1 and 1.0 to an amount."""
+        field_map = load_text(
+            tmp_path,
+            """\
+            system: salesforce
+            object: Opportunity
+            fields:
+              outcome.won:
+                field: IsWon
+              outcome.amount:
+                field: Amount
+            """,
+        )
+        for _ in range(2):
+            assert field_map.to_values({"IsWon": True, "Amount": 1}) == {
+                "outcome.won": True,
+                "outcome.amount": Decimal(1),
+            }
+        with pytest.raises(RecordMappingError, match="not true or false"):
+            field_map.to_values({"IsWon": 1})
+        assert str(field_map.to_values({"Amount": 1.0})["outcome.amount"]) == "1.0"
+
     def test_read_fields_list_what_to_ask_the_crm_for(self) -> None:
         """The SOQL SELECT list: every read field once, relationships dotted."""
         fields = load_default_field_map("salesforce").read_fields

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -151,6 +153,32 @@ class TestBookkeeping:
             "c": start,
             "d": clock.now,
         }
+
+    def test_an_update_writes_only_the_columns_that_changed(self, store: Store) -> None:
+        """Leads with the same changes share one UPDATE that sets those columns and
+        updated_at, nothing else."""
+        with store.transaction() as repo:
+            repo.save_leads([full_lead("a"), full_lead("b"), full_lead("c")])
+        updates: list[str] = []
+
+        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if statement.startswith("UPDATE leads"):
+                updates.append(statement)
+
+        event.listen(store.engine, "before_cursor_execute", record)
+        try:
+            with store.transaction() as repo:
+                read = repo.leads_by_key(["a", "b", "c"])
+                titled = [replace(read[k], fit=replace(read[k].fit, title="CTO")) for k in "ab"]
+                repo.save_leads([*titled, replace(read["c"], stage="opportunity")], as_read=read)
+        finally:
+            event.remove(store.engine, "before_cursor_execute", record)
+        assert len(updates) == 2
+        columns_set = sorted(
+            [part.split("=")[0] for part in u.split(" SET ")[1].split(" WHERE ")[0].split(", ")]
+            for u in updates
+        )
+        assert columns_set == [["stage", "updated_at"], ["title", "updated_at"]]
 
     def test_a_mixed_batch_moves_updated_at_of_changed_rows_only(
         self, store: Store, clock: FakeClock
