@@ -11,7 +11,7 @@ or one of four derived names:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, Literal
@@ -100,6 +100,7 @@ def _fields() -> list[CanonicalField]:
 
 CANONICAL_FIELDS: dict[str, CanonicalField] = {field.name: field for field in _fields()}
 """Every canonical field a map may name, in a stable, documented order."""
+_PATHS = {name: tuple(name.split(".")) for name in CANONICAL_FIELDS}
 
 
 def apply_values(lead: Lead, values: Mapping[str, Any]) -> Lead:
@@ -113,19 +114,19 @@ def apply_values(lead: Lead, values: Mapping[str, Any]) -> Lead:
     outcome_values = {k: v for k, v in values.items() if k.startswith("outcome.")}
     changes: _Branch = {}
     for name, value in values.items():
-        field = CANONICAL_FIELDS[name]
-        if field.write_only:
+        canonical = CANONICAL_FIELDS[name]
+        if canonical.write_only:
             raise ValueError(f"{name} is a write-only link field; it cannot be read into a lead")
         if name.startswith("outcome."):
             continue
         if name == "recycle_reason":
-            name = "stage_reason"
+            canonical = CANONICAL_FIELDS["stage_reason"]
         if name == "email" and isinstance(value, str):
             value = normalize_email(value)
-        path = name.split(".")
-        current = _value_at(lead, path)
+        current = canonical.get(lead)
         if type(current) is type(value) and current == value:
             continue
+        path = _PATHS[canonical.name]
         branch = changes
         for part in path[:-1]:
             branch = branch.setdefault(part, {})
@@ -156,12 +157,6 @@ class _Leaf:
 
 _Branch = dict[str, Any]
 """Changes to one dataclass: field name to a `_Leaf` or to the changes of a nested one."""
-
-
-def _value_at(node: Any, path: Sequence[str]) -> Any:
-    for part in path:
-        node = getattr(node, part)
-    return node
 
 
 def _replace_branch(node: Any, changes: _Branch) -> Any:

@@ -78,10 +78,16 @@ class SlaRules:
             for name, sla in config.sla.items()
         ]
 
+    @property
+    def touch_kinds(self) -> frozenset[str]:
+        """The activity kinds that meet some SLA: the only ones `evaluate` looks at."""
+        return frozenset().union(*(sla.met_by for sla in self._slas))
+
     def evaluate(
         self, lead: Lead, activities: Sequence[Activity], now: datetime
     ) -> list[SlaStatus]:
-        """Every SLA that has started for this lead, as it stands at `now`."""
+        """Every SLA that has started for this lead, as it stands at `now` (`activities`: the
+        lead's, oldest first; those of other kinds than `touch_kinds` change nothing)."""
         statuses = []
         for sla in self._slas:
             start = _start_time(lead, sla.starts_at)

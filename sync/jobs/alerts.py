@@ -75,7 +75,8 @@ def _claim_page(
 ) -> datetime | None:
     if not page:
         return oldest
-    histories = repo.activities_for_many(lead.key for lead in page)
+    keys = (lead.key for lead in page)
+    histories = repo.activities_for_many(keys, kinds=ctx.slas.touch_kinds)
     for lead in page:
         for status in ctx.slas.evaluate(lead, histories[lead.key], now):
             if not status.watched or status.level == 0:

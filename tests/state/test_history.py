@@ -90,6 +90,22 @@ class TestActivities:
             "nobody": [],
         }
 
+    def test_activities_for_many_can_keep_only_some_kinds(self, store: Store) -> None:
+        """With `kinds`, other kinds are left out; every key is still in the result."""
+        with store.transaction() as repo:
+            repo.add_activities(
+                [
+                    activity("a-view", 1, "a"),
+                    activity("a-call", 2, "a", kind="call"),
+                    activity("b-view", 1, "b"),
+                ]
+            )
+            found = repo.activities_for_many(["a", "b"], kinds={"call", "meeting"})
+        assert {k: [a.dedupe_key for a in v] for k, v in found.items()} == {
+            "a": ["a-call"],
+            "b": [],
+        }
+
     def test_latest_page_views_are_the_last_page_view_of_each_contacts_lead(
         self, store: Store
     ) -> None:

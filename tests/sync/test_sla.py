@@ -61,6 +61,12 @@ def one_sla(**sla: Any) -> SlaRules:
     return SlaRules(make_config(sla={"first_touch": spec}))
 
 
+def test_touch_kinds_are_every_kind_that_meets_some_sla(shipped_slas: SlaRules) -> None:
+    """What the alerts job reads of a lead's history: the kinds an SLA is met by."""
+    assert shipped_slas.touch_kinds == {"call", "meeting", "sales_email"}
+    assert one_sla(met_by=["meeting"]).touch_kinds == {"meeting"}
+
+
 class TestDeadlines:
     def test_first_touch_deadline_in_business_days(self, shipped_slas: SlaRules) -> None:
         """Friday 19:00 + 3 business days skips the weekend and 成人の日: Thursday 18:00."""
