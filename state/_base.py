@@ -6,7 +6,8 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Executable, Insert, literal_column
+from sqlalchemy import CursorResult, Executable, Insert, inspect, literal_column
+from sqlalchemy import Table as CoreTable
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -20,6 +21,11 @@ BATCH_SIZE = 500
 
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound=str)
+
+
+def core_table(model: type[Table]) -> CoreTable:
+    """The SQLAlchemy Core table of a row class, for statements that read plain rows."""
+    return cast(CoreTable, inspect(model).local_table)
 
 
 class Queries:

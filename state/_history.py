@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterable
 from datetime import UTC
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Row, Table, func, insert, inspect
+from sqlalchemy import Row, func, insert
 from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 
@@ -21,13 +21,13 @@ from mappings.model import (
     Correction,
     StageChange,
 )
-from state._base import Queries, as_literal, chunks
+from state._base import Queries, as_literal, chunks, core_table
 from state._types import require_aware, require_aware_columns
 from state.tables import ActivityRow, CorrectionRow, LeadRow, StageChangeRow
 
-_ACTIVITIES = cast(Table, inspect(ActivityRow).local_table)
-_LEADS = cast(Table, inspect(LeadRow).local_table)
-_STAGE_HISTORY = cast(Table, inspect(StageChangeRow).local_table)
+_ACTIVITIES = core_table(ActivityRow)
+_LEADS = core_table(LeadRow)
+_STAGE_HISTORY = core_table(StageChangeRow)
 ACTIVITY_COLUMNS = (
     *("id", "lead_key", "kind", "occurred_at", "url", "name", "campaign", "dedupe_key"),
     "stored_at",

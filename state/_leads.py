@@ -8,17 +8,15 @@ from dataclasses import fields
 from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     Row,
     Select,
-    Table,
     Text,
     bindparam,
     func,
     insert,
-    inspect,
     type_coerce,
     update,
 )
@@ -40,7 +38,7 @@ from mappings.model import (
     Stage,
     normalize_email,
 )
-from state._base import BATCH_SIZE, Queries, as_literal, chunks
+from state._base import BATCH_SIZE, Queries, as_literal, chunks, core_table
 from state._types import require_aware, require_aware_columns
 from state.tables import ActivityRow, LeadRow
 
@@ -51,7 +49,7 @@ _TIME_FIELDS = tuple(f.name for f in fields(LeadTimes))
 _BANT_FIELDS = tuple(f.name for f in fields(Bant))
 # Leads are read and written as plain rows (SQLAlchemy Core), not as ORM objects: the
 # session then tracks no lead row, which makes a page of leads several times cheaper.
-_LEADS = cast(Table, inspect(LeadRow).local_table)
+_LEADS = core_table(LeadRow)
 _KEY = "lead_key"
 # A row of `select(_LEADS)` is read as a tuple, by column position (reading a Row's
 # attributes one by one cost more than building the Lead). The groups follow the order of

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, get_args
 
-from sqlalchemy import Row, Table, func, inspect
+from sqlalchemy import Row, func
 from sqlalchemy import select as select_rows
 from sqlmodel import col, select, update
 
-from state._base import Queries, as_literal, chunks
+from state._base import Queries, as_literal, chunks, core_table
 from state._types import require_aware
 from state.exceptions import NotFoundError
 from state.tables import OutboxRow
@@ -23,7 +23,7 @@ OutboxTarget = Literal["hubspot", "salesforce"]
 OUTBOX_TARGETS: tuple[OutboxTarget, ...] = get_args(OutboxTarget)
 
 
-_OUTBOX = cast(Table, inspect(OutboxRow).local_table)
+_OUTBOX = core_table(OutboxRow)
 
 
 @dataclass(frozen=True, slots=True)

@@ -224,13 +224,13 @@ def _quarantine(
 def write_back_values(hs_map: FieldMap, lead: Lead) -> dict[str, str]:
     """The HubSpot properties the write-back sets for `lead`, as HubSpot takes them."""
     values = hs_map.from_lead(lead, only=WRITE_BACK)
-    return {
-        name: value if type(value) is str else hubspot_text(value) for name, value in values.items()
-    }
+    return {name: hubspot_text(value) for name, value in values.items()}
 
 
 def hubspot_text(value: object) -> str:
     """A value as HubSpot's property API takes it: text, `true`/`false`, '' to clear."""
+    if type(value) is str:  # what the HubSpot map's values already are
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
