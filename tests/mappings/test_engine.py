@@ -202,6 +202,17 @@ class TestWriting:
         assert written == {"lifecyclestage": lifecycle, "hs_lead_status": lead_status}
 
 
+OPPORTUNITY_MAP = """\
+system: salesforce
+object: Opportunity
+fields:
+  outcome.won:
+    field: IsWon
+  outcome.amount:
+    field: Amount
+"""
+
+
 class TestReading:
     def test_salesforce_status_reads_only_what_sales_did(self) -> None:
         """Open statuses say nothing; recycled, disqualified and converted move the lead."""
@@ -325,18 +336,7 @@ class TestReading:
 
     def test_outcome_amount_goes_with_an_outcome(self, tmp_path: Path) -> None:
         """An amount alone does not create an outcome; with `won` it does."""
-        field_map = load_text(
-            tmp_path,
-            """\
-            system: salesforce
-            object: Opportunity
-            fields:
-              outcome.won:
-                field: IsWon
-              outcome.amount:
-                field: Amount
-            """,
-        )
+        field_map = load_text(tmp_path, OPPORTUNITY_MAP)
         assert field_map.to_lead({"Amount": 500.5}, Lead("k")).outcome is None
         won = field_map.to_lead({"IsWon": True, "Amount": 1200000.5}, Lead("k")).outcome
         assert won is not None
@@ -347,18 +347,7 @@ class TestReading:
     ) -> None:
         """Reading remembers plain raw values, by type: True and 1 are not the same value to
         a yes/no field, nor 1 and 1.0 to an amount."""
-        field_map = load_text(
-            tmp_path,
-            """\
-            system: salesforce
-            object: Opportunity
-            fields:
-              outcome.won:
-                field: IsWon
-              outcome.amount:
-                field: Amount
-            """,
-        )
+        field_map = load_text(tmp_path, OPPORTUNITY_MAP)
         for _ in range(2):
             assert field_map.to_values({"IsWon": True, "Amount": 1}) == {
                 "outcome.won": True,
