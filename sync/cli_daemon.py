@@ -64,7 +64,7 @@ def run(
     from connectors.errors import FatalError
     from sync.cli import UsageError, find_config
     from sync.config import load_config
-    from sync.daemon import LEASE, open_context, serve
+    from sync.daemon import LEASE, freeze_startup_objects, open_context, serve
     from sync.logs import configure_logging
     from sync.mail import MailConfigError
 
@@ -76,6 +76,7 @@ def run(
             ctx = stack.enter_context(open_context(loaded))
         except (FatalError, MailConfigError) as exc:
             raise UsageError(str(exc)) from None
+        freeze_startup_objects()
         stop = ctx.stopping if once else threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())

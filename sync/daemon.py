@@ -2,7 +2,8 @@
 
 `open_context` connects everything a job needs from the config and the environment (the
 state store, migrated; both connectors; the mailer when `SMTP_URL` is set). `run_once`
-runs every job once in pipeline order. `serve` is the daemon:
+runs every job once in pipeline order. `freeze_startup_objects` keeps what start-up built
+out of the garbage collector's later work. `serve` is the daemon:
 
 - it waits for the instance lock (`state.lock.InstanceLock`), so a second replica is a hot
   standby that takes over within one lease of the first one's death;
@@ -22,6 +23,7 @@ runs every job once in pipeline order. `serve` is the daemon:
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import threading
@@ -74,6 +76,18 @@ def open_context(
         hubspot = stack.enter_context(HubSpotConnector(hubspot_settings))
         salesforce = stack.enter_context(SalesforceConnector(salesforce_settings))
         yield JobContext(store, hubspot, salesforce, config, maps, clock, mailer)
+
+
+def freeze_startup_objects() -> None:
+    """Keep the objects alive at start-up (the imported modules, the SDKs' models, the config,
+    the connectors: some 130,000) out of every later garbage collection.
+
+    They live as long as the process, and a full collection walks every object it tracks:
+    without this, each of the few full collections a busy cycle triggers spends tens of
+    milliseconds walking them again. Garbage made later is collected as before.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def instance_name() -> str:

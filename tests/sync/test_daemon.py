@@ -3,7 +3,9 @@ lock is released; a lost lock stops the daemon with 1."""
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -198,3 +200,30 @@ class TestLeaseOption:
         """Shorter than 3 s, business time or no duration at all: exit 2, saying why."""
         assert main(["run", "--lease", lease]) == 2
         assert "LEADLOOP_LOCK_LEASE" in capsys.readouterr().err
+
+
+class TestFreezeStartupObjects:
+    @pytest.fixture(autouse=True)
+    def _unfreeze(self) -> Iterator[None]:
+        yield
+        gc.unfreeze()
+
+    def test_what_start_up_built_is_out_of_later_collections(self) -> None:
+        built_at_start_up = [{"n": n} for n in range(1000)]
+        daemon_module.freeze_startup_objects()
+        assert gc.get_freeze_count() >= len(built_at_start_up)
+        tracked = {id(obj) for obj in gc.get_objects()}
+        assert not any(id(obj) in tracked for obj in built_at_start_up)
+
+    def test_garbage_made_later_is_still_collected(self) -> None:
+        daemon_module.freeze_startup_objects()
+        gone = weakref.ref(_Node())
+        gc.collect()
+        assert gone() is None
+
+
+class _Node:
+    """An object in a reference cycle, which only the garbage collector frees."""
+
+    def __init__(self) -> None:
+        self.me = self
