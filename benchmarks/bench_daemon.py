@@ -28,18 +28,19 @@
    (Professional), 1,000,000 (Enterprise); Salesforce Enterprise Edition 100,000 plus 1,000
    per Salesforce user license (`--salesforce-licenses`) per rolling 24 hours. When the
    latency run ran too, its `runs` table gives the calls per run of a daemon with activity.
-3. Local processing share (`local`). In this process, rate limits off: `--contacts` demo
-   people, a first cycle that reads them all, then ten minutes later every contact edited
-   (job title) and one in `--form-every` with a new form, and one full cycle (ingest,
-   score, handoff, alerts, feedback) through the real connectors over HTTP on loopback.
-   HTTP wait is the time this thread spends inside the HTTP clients (urllib3's
-   `HTTPConnectionPool.urlopen` and `HTTPResponse.read`, which HubSpot's SDK uses, and
-   `requests.Session.request`, which simple-salesforce uses, body included). The emulators
-   serve from threads of this same process, so that wait includes the emulators' own work
-   and the share of the interpreter they hold while answering. Local share = (wall - HTTP
-   wait) / wall; target (issue): under 20%. `--profile` runs the cycle under cProfile
-   (this thread only: the emulators' threads are not profiled; the profiler slows Python
-   code, so the share it prints is higher than without) and prints the top functions. The
+3. Local processing share (`local`). The jobs in this process, the emulators in a child
+   process (frozen clock, rate limits off), so that this process holds leadloop alone, as
+   the daemon does next to the real services: `--contacts` demo people, a first cycle
+   that reads them all, then ten minutes later every contact edited (job title) and one
+   in `--form-every` with a new form, and one full cycle (ingest, score, handoff, alerts,
+   feedback) through the real connectors over HTTP on loopback. Once connected, the script
+   calls `freeze_startup_objects` as `leadloop run` does. HTTP wait is the time this
+   thread spends inside the HTTP clients (urllib3's `HTTPConnectionPool.urlopen` and
+   `HTTPResponse.read`, which HubSpot's SDK uses, and `requests.Session.request`, which
+   simple-salesforce uses, body included); it includes the emulators' own work on each
+   call. Local share = (wall - HTTP wait) / wall; target (issue): under 20%. `--profile`
+   runs the cycle under cProfile (this thread only; the profiler slows Python code, so the
+   share it prints is higher than without) and prints the top functions. The
    cycle thread's CPU time is printed too: local time well above it means the thread waited
    (on the disk, or for a core the machine's other work held). `--added-latency MS` makes
    the emulators wait before each answer, to see the share with a network round trip. The
@@ -59,6 +60,7 @@ import functools
 import io
 import json
 import logging
+import multiprocessing
 import os
 import pstats
 import random
@@ -70,12 +72,13 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 import structlog
@@ -83,7 +86,7 @@ import urllib3.connectionpool
 import urllib3.response
 from sqlalchemy import create_engine, make_url
 
-from connectors.emulator._control import Fault
+from connectors.emulator._control import Clock, Fault
 from connectors.emulator.runtime import Emulators, start_emulators
 from connectors.hubspot import HubSpotConnector, HubSpotSettings, Pacer
 from connectors.retry import Retry
@@ -92,6 +95,7 @@ from connectors.usage import ApiUsage
 from state import Store
 from sync.backfill import field_maps
 from sync.config import Config, load_config
+from sync.daemon import freeze_startup_objects
 from sync.ingest_types import DEFAULT_LAG
 from sync.jobs.context import JobContext
 from sync.jobs.runner import JOB_NAMES, PIPELINE, run_job, run_pipeline
@@ -119,7 +123,18 @@ LEADLOOP = [sys.executable, "-c", "import sys; from sync.cli import main; sys.ex
 # -- shared ------------------------------------------------------------------------------------
 
 
-def connect(world: Emulators, tmp: Path, config: Config, database: str | None = None) -> JobContext:
+class Reachable(Protocol):
+    """What `connect` needs of the emulators: where they answer, and their clock."""
+
+    hubspot_url: str
+    hubspot_token: str
+    salesforce_url: str
+    salesforce_session_id: str
+    ca_bundle: Path
+    clock: Clock
+
+
+def connect(world: Reachable, tmp: Path, config: Config, database: str | None = None) -> JobContext:
     """The jobs' context on the emulators as the daemon builds it, with the HubSpot limits
     lifted (the emulators enforce none here) and the HubSpot properties leadloop writes
     created first, as `leadloop check --connect --fix` creates them."""
@@ -577,6 +592,71 @@ def change(world: Emulators, form_every: int) -> tuple[int, int]:
     return len(world.hubspot.contacts), with_form
 
 
+def _serve_world(commands: Connection, options: dict[str, Any]) -> None:
+    """The child process of `WorldProcess`: the emulators, and the commands run on them."""
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+    actions: dict[str, Callable[..., Any]] = {
+        "set_clock": lambda world, at: world.clock.set(at, frozen=True),
+        "change": change,
+        "delay_every_call": delay_every_call,
+        "counters": lambda world: world.counters(),
+    }
+    with start_emulators(**options) as world:
+        commands.send(world.info())
+        while True:
+            name, args = commands.recv()
+            if name == "stop":
+                return
+            try:
+                commands.send((True, actions[name](world, *args), world.clock.now()))
+            except Exception as error:  # sent back, raised in the benchmark
+                commands.send((False, repr(error), world.clock.now()))
+
+
+class WorldProcess:
+    """The emulators in a child process, driven over a pipe.
+
+    The measured process then holds leadloop and nothing else, as the daemon does next to
+    the real services: in the same process, the emulators' threads would share its
+    interpreter lock, and every full garbage collection of the cycle would walk the
+    emulators' 10,000 contacts too. `clock` follows the emulators' frozen clock: the
+    commands that move it send back where it stands.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._commands, theirs = context.Pipe()
+        self._process = context.Process(target=_serve_world, args=(theirs, options))
+        self._process.start()
+        theirs.close()
+        info = self._commands.recv()
+        self.hubspot_url: str = info["hubspot_url"]
+        self.hubspot_token: str = info["hubspot_token"]
+        self.salesforce_url: str = info["salesforce_url"]
+        self.salesforce_session_id: str = info["salesforce_session_id"]
+        self.ca_bundle = Path(info["ca_bundle"])
+        self.clock = Clock(datetime.fromisoformat(info["now"]), frozen=True)
+
+    def run(self, name: str, *args: Any) -> Any:
+        """Run one of `_serve_world`'s actions on the emulators; what it returned."""
+        self._commands.send((name, args))
+        ok, result, now = self._commands.recv()
+        self.clock.set(now, frozen=True)
+        if not ok:
+            raise RuntimeError(f"the emulators failed to {name}: {result}")
+        return result
+
+    def __enter__(self) -> WorldProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process.is_alive():
+            self._commands.send(("stop", ()))
+        self._process.join(timeout=30)
+        if self._process.is_alive():
+            self._process.kill()
+
+
 @contextmanager
 def profiled(enabled: bool) -> Iterator[cProfile.Profile | None]:
     if not enabled:
@@ -671,22 +751,23 @@ def local_share(args: argparse.Namespace) -> dict[str, Any]:
     config = load_config(CONFIG)
     started = time.monotonic()
     with (
-        start_emulators(seed="demo", leads=args.contacts, now=NOW, frozen=True) as world,
+        WorldProcess(seed="demo", leads=args.contacts, now=NOW, frozen=True) as world,
         tempfile.TemporaryDirectory() as t,
         fresh_postgres(args.postgres) as database,
     ):
         loading = time.monotonic() - started
         ctx = connect(world, Path(t), config, database)
+        freeze_startup_objects()  # as `leadloop run` does once connected
         try:
-            world.clock.set(NOW + timedelta(minutes=1), frozen=True)
+            world.run("set_clock", NOW + timedelta(minutes=1))
             started = time.monotonic()
             require_ok(run_pipeline(ctx))
             first = time.monotonic() - started
             if database is not None:
                 settle_postgres(database)
-            changed, with_form = change(world, args.form_every)
-            delay_every_call(world, args.added_latency)
-            before = world.counters()
+            changed, with_form = world.run("change", args.form_every)
+            world.run("delay_every_call", args.added_latency)
+            before = world.run("counters")
             jobs: dict[str, Any] = {}
             with HttpWait() as wait, profiled(args.profile) as profiler:
                 cycle_started, cycle_cpu = time.perf_counter(), time.thread_time()
@@ -709,8 +790,8 @@ def local_share(args: argparse.Namespace) -> dict[str, Any]:
                 wall = time.perf_counter() - cycle_started
                 cpu = time.thread_time() - cycle_cpu
                 http, requests_sent = wait.seconds, wait.requests
-            delay_every_call(world, 0)
-            routes = route_delta(world.counters(), before)
+            world.run("delay_every_call", 0)
+            routes = route_delta(world.run("counters"), before)
             usage = {
                 "hubspot": ctx.hubspot.usage.snapshot(),
                 "salesforce": ctx.salesforce.usage.snapshot(),
