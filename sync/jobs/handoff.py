@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -89,8 +90,8 @@ def drain_salesforce(ctx: JobContext, counts: JobCounts) -> None:
         outcome = ctx.salesforce.upsert(sf_map.object, key_field, list(records.values()))
         with ctx.store.transaction() as repo:
             now = ctx.clock()
-            by_contact = {lead.hubspot_id: lead for lead in leads.values() if lead.hubspot_id}
-            keys = {w.salesforce_id: by_contact[w.key].key for w in outcome.written}
+            by_contact = {lead.hubspot_id: key for key, lead in leads.items() if lead.hubspot_id}
+            keys = {w.salesforce_id: by_contact[w.key] for w in outcome.written}
             current = repo.leads_by_key(keys.values())
             holders = repo.find_leads(salesforce_ids=keys)
             confirmed = []
@@ -163,29 +164,53 @@ def _no_contact(repo: Repository, item: OutboxItem, now: datetime, counts: JobCo
     counts["quarantined"] += 1
 
 
-def drain_hubspot(ctx: JobContext, counts: JobCounts) -> None:
+@dataclass(frozen=True, slots=True)
+class WriteBack:
+    """What the write-back sets on one lead's HubSpot contact, worked out from the lead."""
+
+    contact_id: str
+    properties: dict[str, str]
+    moves_back: bool
+
+    @classmethod
+    def of(cls, hs_map: FieldMap, lead: Lead) -> WriteBack | None:
+        """The write-back of `lead`; None for a lead with no HubSpot contact."""
+        if lead.hubspot_id is None:
+            return None
+        return cls(lead.hubspot_id, write_back_values(hs_map, lead), moves_back(lead))
+
+
+def drain_hubspot(
+    ctx: JobContext, counts: JobCounts, known: Mapping[str, WriteBack] | None = None
+) -> None:
     """Write every due `update_contact` item back to HubSpot, a batch at a time; one write
-    per contact however many items it has."""
+    per contact however many items it has.
+
+    `known`: write-backs, by lead key, that the calling job worked out from leads it read
+    after their last change; those leads are not read again. Jobs run one at a time, so
+    nothing changes a lead between that job's read and this drain."""
     hs_map = ctx.maps.hubspot
+    known = known or {}
     while True:
         ctx.stop_point(counts)  # between batches: the one before is committed
         with ctx.store.transaction() as repo:
             items = repo.pending_outbox("hubspot", DRAIN_BATCH, ctx.clock())
-            leads = repo.leads_by_key(item.lead_key for item in items)
+            keys = list(dict.fromkeys(item.lead_key for item in items))
+            leads = repo.leads_by_key(key for key in keys if key not in known)
         if not items:
             return
-        updates: dict[str, dict[str, str]] = {}
-        moving_back: list[str] = []
-        for lead in leads.values():
-            if lead.hubspot_id is None:
-                continue
-            updates[lead.hubspot_id] = write_back_values(hs_map, lead)
-            if moves_back(lead):
-                moving_back.append(lead.hubspot_id)
+        writes: dict[str, WriteBack] = {}  # by lead key
+        for key in keys:
+            lead = leads.get(key)
+            write = known.get(key) or (None if lead is None else WriteBack.of(hs_map, lead))
+            if write is not None:
+                writes[key] = write
+        updates = {write.contact_id: write.properties for write in writes.values()}
+        moving_back = [write.contact_id for write in writes.values() if write.moves_back]
         outcome = ctx.hubspot.update_contacts(updates, clear_lifecycle_first=moving_back)
         with ctx.store.transaction() as repo:
             now = ctx.clock()
-            by_contact = {lead.hubspot_id: lead for lead in leads.values() if lead.hubspot_id}
+            by_contact = {write.contact_id: key for key, write in writes.items()}
             _quarantine(
                 repo,
                 "hubspot",
@@ -207,15 +232,15 @@ def _quarantine(
     system: str,
     operation: str,
     failures: Sequence[RecordFailure],
-    by_contact: Mapping[str, Lead],
+    by_contact: Mapping[str, str],
     payloads: Mapping[str, Mapping[str, Any]],
     now: datetime,
     counts: JobCounts,
 ) -> None:
-    """Quarantine the records a CRM refused, each with its own error, under its lead."""
+    """Quarantine the records a CRM refused, each with its own error, under its lead
+    (`by_contact`: lead keys by the HubSpot contact id the records are keyed by)."""
     for failure in failures:
-        refused = by_contact.get(failure.key)
-        key = refused.key if refused else failure.key
+        key = by_contact.get(failure.key, failure.key)
         payload = payloads.get(failure.key, {})
         repo.quarantine(system, operation, key, payload, failure.code, failure.message, now)
         counts["quarantined"] += 1
