@@ -59,13 +59,28 @@ class Queries:
         statement = self._ignoring_conflicts(table, unique)
         return len(self._rows(statement.returning(literal_column("1")), list(rows)).all())
 
+    def _replacing_on_conflict(self, table: type[Table], unique: Sequence[str]) -> Insert:
+        """``INSERT ... ON CONFLICT (unique) DO UPDATE`` of every other column bound: one
+        statement that inserts a row or overwrites the one with the same `unique` values."""
+        statement = self._dialect_insert(table)
+        replaced = {
+            column.name: statement.excluded[column.name]
+            for column in core_table(table).columns
+            if column.name not in unique
+        }
+        return statement.on_conflict_do_update(index_elements=unique, set_=replaced)
+
     def _ignoring_conflicts(self, table: type[Table], unique: Sequence[str]) -> Insert:
         """``INSERT ... ON CONFLICT (unique) DO NOTHING`` into `table`, values to be bound."""
+        return self._dialect_insert(table).on_conflict_do_nothing(index_elements=unique)
+
+    def _dialect_insert(self, table: type[Table]) -> postgresql.Insert | sqlite.Insert:
+        """An INSERT into `table` that can say what to do ON CONFLICT, in this dialect."""
         dialect = self._session.get_bind().dialect.name
         if dialect == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing(index_elements=unique)
+            return postgresql.insert(table)
         if dialect == "sqlite":
-            return sqlite.insert(table).on_conflict_do_nothing(index_elements=unique)
+            return sqlite.insert(table)
         raise NotImplementedError(dialect)  # pragma: no cover - refused at connect
 
 

@@ -7,6 +7,9 @@ aware; all coming out are aware and in UTC.
 
 from __future__ import annotations
 
+from sqlalchemy import select as select_rows
+
+from state._base import core_table
 from state._history import HistoryQueries
 from state._leads import LeadQueries
 from state._types import require_aware_columns
@@ -17,6 +20,8 @@ from state.outbox import OutboxQueries
 from state.quarantine import QuarantineQueries
 from state.runs import RunQueries
 from state.tables import CursorRow
+
+_CURSORS = core_table(CursorRow)
 
 
 class Repository(
@@ -33,14 +38,17 @@ class Repository(
 
     def get_cursor(self, stream: str) -> Cursor:
         """The stream's cursor; an empty one (read everything) if it has none yet."""
-        row = self._session.get(CursorRow, stream)
+        columns = _CURSORS.c
+        statement = select_rows(columns.value, columns.boundary_keys).where(
+            columns.stream == stream
+        )
+        row = self._rows(statement).first()
         if row is None:
             return Cursor(stream)
         return Cursor(stream, row.value, frozenset(row.boundary_keys))
 
     def save_cursor(self, cursor: Cursor) -> None:
         """Store the cursor; it moves with the transaction, so only with what was read."""
-        row = self._session.get(CursorRow, cursor.stream)
         columns = require_aware_columns(
             {
                 "stream": cursor.stream,
@@ -50,12 +58,7 @@ class Repository(
             },
             "cursors",
         )
-        if row is None:
-            self._session.add(CursorRow(**columns))
-        else:
-            for name, value in columns.items():
-                setattr(row, name, value)
-        self._session.flush()
+        self._rows(self._replacing_on_conflict(CursorRow, ["stream"]), [columns])
 
     def flush(self) -> None:
         """Send pending writes now (they are also sent before each query and at commit)."""
