@@ -118,6 +118,59 @@ def lead_columns(lead: Lead) -> dict[str, Any]:
     return columns
 
 
+_PLAIN = ("key", "first_name", "last_name", "hubspot_id", "salesforce_id", "stage", "stage_reason")
+_PARTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("fit", _FIT_FIELDS, ""),
+    ("times", _TIME_FIELDS, ""),
+    ("bant", _BANT_FIELDS, "bant_"),
+)
+
+
+def changed_columns(before: Lead, after: Lead) -> dict[str, Any]:
+    """The columns of `lead_columns(after)` that differ from `lead_columns(before)`, found
+    without building either: a nested value the change left alone (the same object, or an
+    equal one) is not looked into."""
+    changed: dict[str, Any] = {}
+    if after is before:
+        return changed
+    for name in _PLAIN:
+        value = getattr(after, name)
+        if value != getattr(before, name):
+            changed[name] = value
+    if after.email != before.email:
+        email = None if after.email is None else normalize_email(after.email)
+        if email != (None if before.email is None else normalize_email(before.email)):
+            changed["email"] = email
+    score, was = after.score, before.score
+    if score is not was and score != was:
+        for name in ("total", "behaviour", "fit"):
+            if getattr(score, name) != getattr(was, name):
+                changed[f"score_{name}"] = getattr(score, name)
+        if score.reasons != was.reasons:
+            changed["score_reasons"] = lead_columns(after)["score_reasons"]
+    if after.outcome != before.outcome:
+        for name in ("won", "amount"):
+            value = getattr(after.outcome, name, None)
+            if value != getattr(before.outcome, name, None):
+                changed[f"outcome_{name}"] = value
+    for part, names, prefix in _PARTS:
+        now, then = getattr(after, part), getattr(before, part)
+        if now is then:
+            continue
+        for name in names:
+            value = getattr(now, name)
+            if value != getattr(then, name):
+                changed[prefix + name] = value
+    if after.assessment is not before.assessment:
+        for axis in AXES:
+            now, then = after.assessment.axis(axis), before.assessment.axis(axis)
+            if now.hypothesis != then.hypothesis:
+                changed[f"{axis}_hypothesis"] = now.hypothesis
+            if now.observed != then.observed:
+                changed[f"{axis}_observed"] = now.observed
+    return changed
+
+
 def _select_leads() -> Select[Any]:
     """SELECT every column of `leads`, in order, the score reasons as the stored JSON text
     (SQLite; PostgreSQL's driver gives them decoded): `to_lead` reads them through a cache,
@@ -344,8 +397,7 @@ class LeadQueries(Queries):
         inserts: list[dict[str, Any]] = []
         unread: list[str] = []
 
-        def compare(key: str, stored: Mapping[str, Any], columns: dict[str, Any]) -> None:
-            changed = {name: value for name, value in columns.items() if stored[name] != value}
+        def update_if(key: str, changed: dict[str, Any]) -> None:
             if changed:
                 require_aware_columns(changed, "leads")
                 changed["updated_at"] = now
@@ -355,8 +407,8 @@ class LeadQueries(Queries):
             before = as_read.get(key)
             if before is None:
                 unread.append(key)
-            elif lead != before:
-                compare(key, lead_columns(before), lead_columns(lead))
+            else:
+                update_if(key, changed_columns(before, lead))
         for keys in chunks(unread):
             statement = select_rows(_LEADS).where(_LEADS.c.key.in_(keys))
             stored = {row.key: row._mapping for row in self._rows(statement).all()}
@@ -367,7 +419,9 @@ class LeadQueries(Queries):
                     require_aware_columns(columns, "leads")
                     inserts.append({**columns, "created_at": now, "updated_at": now})
                 else:
-                    compare(key, row, columns)
+                    update_if(
+                        key, {name: value for name, value in columns.items() if row[name] != value}
+                    )
         # Like the ORM's flush: updates first, in key order, then inserts in order. Rows
         # with the same changed columns share one UPDATE statement.
         changes = update(_LEADS).where(_LEADS.c.key == bindparam(_KEY))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import fields, is_dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from mappings.model import STAGES, Lead, LeadTimes, Outcome
 from state import Store
-from state._leads import lead_columns
+from state._leads import changed_columns, lead_columns
 from state.tables import LeadRow
 from tests.state.support import FakeClock, activity, full_lead, unset_fields
 
@@ -347,3 +347,70 @@ class TestChangeTracking:
             assert repo.leads_touched_since(mark) == ["lead-2"]
             found = repo.leads_by_key(["lead-2", "missing"])
         assert list(found) == ["lead-2"] and found["lead-2"].hubspot_id == "h2"
+
+
+def _leaf_paths(value: object, path: str = "") -> list[str]:
+    found: list[str] = []
+    assert is_dataclass(value)
+    for f in fields(value):
+        current = getattr(value, f.name)
+        if is_dataclass(current):
+            found += _leaf_paths(current, f"{path}{f.name}.")
+        else:
+            found.append(f"{path}{f.name}")
+    return found
+
+
+def _with_leaf(value: Any, path: str, leaf: Any) -> Any:
+    head, _, rest = path.partition(".")
+    if not rest:
+        return replace(value, **{head: leaf})
+    return replace(value, **{head: _with_leaf(getattr(value, head), rest, leaf)})
+
+
+def _columns_diff(before: Lead, after: Lead) -> dict[str, Any]:
+    old = lead_columns(before)
+    return {name: value for name, value in lead_columns(after).items() if old[name] != value}
+
+
+class TestChangedColumns:
+    """`changed_columns` finds what comparing every column of both leads would find."""
+
+    @pytest.mark.parametrize("path", _leaf_paths(full_lead()))
+    def test_each_field_changed_alone(self, path: str) -> None:
+        before = full_lead()
+        cleared = None if path != "score.reasons" else ()
+        if path == "outcome.won":
+            cleared = not before.outcome.won  # type: ignore[union-attr]
+        elif path in ("key", "score.total", "score.behaviour", "score.fit"):
+            cleared = {"key": "lead-2"}.get(path, 7)
+        after = _with_leaf(before, path, cleared)
+        assert changed_columns(before, after) == _columns_diff(before, after) != {}
+
+    def test_equal_parts_rebuilt_and_an_email_in_other_case_change_nothing(self) -> None:
+        before = full_lead()
+        assert before.email is not None
+        after = replace(
+            before,
+            email=before.email.upper(),
+            fit=replace(before.fit),
+            times=replace(before.times),
+            score=replace(before.score, reasons=tuple(before.score.reasons)),
+            assessment=replace(before.assessment),
+        )
+        assert changed_columns(before, after) == _columns_diff(before, after) == {}
+
+    def test_several_parts_at_once_and_the_outcome_cleared(self) -> None:
+        before = full_lead()
+        after = replace(
+            before,
+            stage="lost",
+            outcome=None,
+            fit=replace(before.fit, title="CTO", employees=None),
+            bant=replace(before.bant, budget=None),
+            times=replace(before.times, closed_at=None),
+        )
+        expected = _columns_diff(before, after)
+        assert changed_columns(before, after) == expected
+        assert {"stage", "outcome_won", "outcome_amount", "title", "employees"} <= set(expected)
+        assert changed_columns(after, before) == _columns_diff(after, before)
