@@ -74,12 +74,22 @@ log = structlog.get_logger()
 
 @dataclass
 class _Window:
-    """The `<id>:<ms>` keys read within the lag window, and the highest modification read."""
+    """The `<id>:<ms>` keys read within the lag window, and the highest modification read.
+
+    Keeps the keys no older than `lag_ms` before the highest modification, at most `limit`
+    of them: the latest by time, then key. A heap orders them for eviction, so a page
+    costs its own keys, not the whole window."""
 
     lag_ms: int
     limit: int
     top: int | None = None
     seen: dict[str, int] = field(default_factory=dict)
+    _oldest_first: list[tuple[int, str]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        self._oldest_first = [(ms, key) for key, ms in self.seen.items()]
+        heapq.heapify(self._oldest_first)
+        self._evict()
 
     @classmethod
     def of(cls, cursor: Cursor, options: IngestOptions) -> _Window:
@@ -97,17 +107,21 @@ class _Window:
 
     def add(self, keys: Iterable[tuple[str, int]]) -> None:
         for key, ms in keys:
-            self.seen[key] = ms
+            if key not in self.seen:
+                self.seen[key] = ms
+                heapq.heappush(self._oldest_first, (ms, key))
             if self.top is None or ms > self.top:
                 self.top = ms
+        self._evict()
+
+    def _evict(self) -> None:
         if self.top is None:
             return
         floor = self.top - self.lag_ms
-        kept = {key: ms for key, ms in self.seen.items() if ms >= floor}
-        if len(kept) > self.limit:  # the latest `limit` keys (by time, then key) stay
-            latest = heapq.nlargest(self.limit, ((ms, key) for key, ms in kept.items()))
-            kept = {key: ms for ms, key in latest}
-        self.seen = kept
+        heap, seen = self._oldest_first, self.seen
+        while heap and (heap[0][0] < floor or len(seen) > self.limit):
+            _, key = heapq.heappop(heap)
+            del seen[key]
 
     def cursor(self) -> Cursor:
         if self.top is None:
