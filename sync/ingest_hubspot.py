@@ -14,11 +14,12 @@ each page, in order:
    Contacts waiting for history are pooled across pages, so M contacts with new activity
    cost ceil(M/50) calls however they fall on pages; a page waits (unstored) until its
    contacts' history is in;
-3. one write transaction stores the page: leads created or updated (`ingest_merge`),
-   activities added (de-duplicated by key), unreadable records quarantined with the map's
-   error (the page goes on), the write-back queued again for a contact that lost the
-   lifecycle stage leadloop moved back (`_lifecycle_lost`), and the cursor moved over the
-   page.
+3. one write transaction stores the pages read, `IngestOptions.store_batch` (1,000)
+   contacts or more at a time, as each commit waits for the disk: leads created or updated
+   (`ingest_merge`), activities added (de-duplicated by key), unreadable records
+   quarantined with the map's error (the batch goes on), the write-back queued again for a
+   contact that lost the lifecycle stage leadloop moved back (`_lifecycle_lost`), and the
+   cursor moved over the last of those pages.
 
 The cursor's value is the highest `lastmodifieddate` read; its boundary keys are the
 `<id>:<epoch ms>` of the records read within the lag window below it (at most
@@ -159,7 +160,9 @@ def ingest_contacts(
     start = start_from(cursor.value, options.lag, options.since)
     counts = StreamCounts(CONTACTS)
     meter = CallMeter(hubspot.usage)
-    job = _ContactJob(store, hubspot, maps, classifier, clock, counts, history_properties)
+    job = _ContactJob(
+        store, hubspot, maps, classifier, clock, counts, history_properties, options.store_batch
+    )
 
     def page_done() -> None:
         counts.api_calls = meter.calls()
@@ -177,7 +180,7 @@ def ingest_contacts(
         job.fetch(complete_only=True)
         job.flush(page_done)
     job.fetch(complete_only=False)
-    job.flush(page_done)
+    job.flush(page_done, last=True)
     counts.api_calls = meter.calls()
     log.info("ingest.stream_done", stream=CONTACTS, **counts.totals())
     return counts
@@ -195,6 +198,7 @@ class _ContactJob:
         clock: Clock,
         counts: StreamCounts,
         history_properties: list[str],
+        store_batch: int,
     ) -> None:
         self.store = store
         self.hubspot = hubspot
@@ -206,6 +210,7 @@ class _ContactJob:
         self.pending: deque[_Page] = deque()
         self.wanted: dict[str, None] = {}
         self.fetched: dict[str, History] = {}
+        self.store_batch = store_batch
 
     def queue(self, page: _Page) -> None:
         if page.records:
@@ -230,16 +235,30 @@ class _ContactJob:
             self.fetched[contact_id] = found.get(contact_id, {})
             del self.wanted[contact_id]
 
-    def flush(self, page_done: Callable[[], None]) -> None:
-        """Store the pages, in order, whose contacts' history is in."""
-        while self.pending and all(i in self.fetched for i in self.pending[0].needs):
-            page = self.pending.popleft()
-            self._store(page)
+    def flush(self, page_done: Callable[[], None], *, last: bool = False) -> None:
+        """Store the pages, in order, whose contacts' history is in, in transactions of
+        `store_batch` contacts or more: fewer commits, each of which waits for the disk.
+        The `last` flush stores what is left."""
+        while True:
+            ready: list[_Page] = []
+            contacts = 0
+            for page in self.pending:
+                if contacts >= self.store_batch or not all(i in self.fetched for i in page.needs):
+                    break
+                ready.append(page)
+                contacts += len(page.records)
+            if not ready or (contacts < self.store_batch and not last):
+                return
+            self._store(ready)
+            for _ in ready:
+                self.pending.popleft()
             still_needed = set().union(*(p.needs for p in self.pending))
-            for contact_id in page.needs - still_needed:
-                self.fetched.pop(contact_id, None)
-            self.counts.pages += 1
-            page_done()
+            for page in ready:
+                for contact_id in page.needs - still_needed:
+                    self.fetched.pop(contact_id, None)
+            for _ in ready:
+                self.counts.pages += 1
+                page_done()
 
     def _needing_history(self, repo: Repository, records: list[Record]) -> set[str]:
         """The contacts whose form or page-view history must be read: those showing a form
@@ -272,15 +291,18 @@ class _ContactJob:
                 needs.add(contact_id)
         return needs
 
-    def _store(self, page: _Page) -> None:
+    def _store(self, pages: list[_Page]) -> None:
+        """Store `pages` in one transaction that moves the cursor over the last of them."""
         counts, maps = self.counts, self.maps
+        records = [record for page in pages for record in page.records]
+        needs = set().union(*(page.needs for page in pages))
         with self.store.transaction() as repo:
             now = self.clock()
-            index = _lookup(repo, page.records)
+            index = _lookup(repo, records)
             as_read = index.by_key()
             current: dict[str, Lead] = {}
             activities: list[Activity] = []
-            for record in page.records:
+            for record in records:
                 contact_id = str(record["id"])
                 properties = record.get("properties") or {}
                 try:
@@ -292,7 +314,7 @@ class _ContactJob:
                         found = current.get(found.key, found)
                     lead = found or Lead(key=new_lead_key())
                     contact: Record = {"id": contact_id, "properties": properties}
-                    if contact_id in page.needs:
+                    if contact_id in needs:
                         contact["propertiesWithHistory"] = self.fetched.get(contact_id, {})
                         activities.extend(self.classifier.contact_activities(contact, lead.key))
                 except (RecordMappingError, ValueError) as exc:
@@ -319,7 +341,7 @@ class _ContactJob:
                 index.add(updated)
             repo.save_leads(current.values(), as_read=as_read)
             counts.activities_added += repo.add_activities(activities)
-            repo.save_cursor(page.cursor)
+            repo.save_cursor(pages[-1].cursor)
 
 
 def _lifecycle_lost(maps: FieldMaps, lead: Lead, properties: dict[str, Any]) -> bool:

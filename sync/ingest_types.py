@@ -37,13 +37,16 @@ class IngestOptions:
     --since`); None reads everything. `window_keys`: at most this many `(id, modified)` keys
     of the lag window are kept in the HubSpot contacts cursor to skip re-read records
     cheaply (the store still de-duplicates beyond it). `hubspot_page_size`: contacts per
-    search page (200, HubSpot's maximum, except in tests).
+    search page (200, HubSpot's maximum, except in tests). `store_batch`: contacts stored
+    in one transaction: whole pages, so this many and less than a page more (fewer at the
+    end of a run); a crash repeats at most these.
     """
 
     lag: timedelta = DEFAULT_LAG
     since: datetime | None = None
     window_keys: int = 5000
     hubspot_page_size: int = 200
+    store_batch: int = 1000
 
     def __post_init__(self) -> None:
         if self.lag < timedelta(0):
@@ -52,6 +55,8 @@ class IngestOptions:
             raise ValueError("since must be an aware datetime")
         if self.window_keys < 0:
             raise ValueError("window_keys must not be negative")
+        if self.store_batch < 1:
+            raise ValueError("store_batch must be 1 or more")
 
 
 @dataclass(slots=True)

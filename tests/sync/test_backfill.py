@@ -179,7 +179,7 @@ class TestBackfill:
     ) -> None:
         """A 401 on the third search page stops it; the next run goes on from the cursor and
         ends as an uninterrupted run does."""
-        world, options = demo.world, IngestOptions(hubspot_page_size=50)
+        world, options = demo.world, IngestOptions(hubspot_page_size=50, store_batch=50)
         interrupted, whole = new_store("interrupted"), new_store("whole")
         pages: list[int] = []
 
