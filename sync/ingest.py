@@ -1,8 +1,9 @@
 """The ingest job: HubSpot and Salesforce records into the state store, stream by stream.
 
 Each stream is a function of (store, connector, field maps, clock, options, on_page) that
-reads from its cursor to the end and returns its `StreamCounts`; a page and the cursor over
-it are stored in one transaction, so an interrupted stream continues where it stopped.
+reads from its cursor to the end and returns its `StreamCounts`; pages and the cursor over
+them are stored in one transaction (a page, or HubSpot contacts about 1,000 at a time), so an
+interrupted stream continues where it stopped.
 Nothing here writes to a CRM.
 
 | stream                   | reads                                   | module                    |
@@ -22,6 +23,8 @@ Leads before the activities and deals that point at them.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from connectors.hubspot import HubSpotConnector
 from connectors.salesforce import SalesforceConnector
@@ -61,11 +64,14 @@ def ingest_all(
     clock: Clock,
     options: IngestOptions | None = None,
     on_page: OnPage | None = None,
+    stopping: Callable[[], bool] | None = None,
 ) -> list[StreamCounts]:
-    """Run every stream to its end, in `STREAMS` order; their counts."""
+    """Run every stream to its end, in `STREAMS` order; their counts. `stopping`: whether
+    the caller is about to stop (at its next `on_page`): the contacts stream then stores
+    what it has read at once, not a whole batch later."""
     options = options or IngestOptions()
     counts = [
-        ingest_contacts(store, hubspot, maps, clock, options, on_page),
+        ingest_contacts(store, hubspot, maps, clock, options, on_page, stopping),
         ingest_email_events(store, hubspot, maps, clock, options, on_page),
     ]
     for stream in (ingest_leads, ingest_tasks, ingest_events, ingest_opportunities):

@@ -145,8 +145,11 @@ def ingest_contacts(
     clock: Clock,
     options: IngestOptions | None = None,
     on_page: OnPage | None = None,
+    stopping: Callable[[], bool] | None = None,
 ) -> StreamCounts:
-    """Read the contacts changed since the cursor into leads and activities; the counts."""
+    """Read the contacts changed since the cursor into leads and activities; the counts.
+    Once `stopping` says so, the pages read are stored at once, without waiting for a
+    whole `store_batch`, so that `on_page` can stop the run a page later at most."""
     options = options or IngestOptions()
     classifier = maps.hubspot.activities or ActivityClassifier()
     spec = classifier.spec
@@ -178,7 +181,7 @@ def ingest_contacts(
         window.add(keys)
         job.queue(_Page(fresh, window.cursor(), set()))
         job.fetch(complete_only=True)
-        job.flush(page_done)
+        job.flush(page_done, last=stopping is not None and stopping())
     job.fetch(complete_only=False)
     job.flush(page_done, last=True)
     counts.api_calls = meter.calls()

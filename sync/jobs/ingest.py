@@ -1,6 +1,7 @@
 """The ingest job: every stream read from its cursor to now (`sync.ingest.ingest_all`).
 
-Each page is stored with its cursor in one transaction; after each page the job may stop
+Pages are stored with their cursor in one transaction (HubSpot contacts about 1,000 at a
+time, or at once when the job is stopping); after each page stored the job may stop
 (`JobContext.stop_point`), and the next run reads on from the last page stored.
 """
 
@@ -22,9 +23,17 @@ def run_ingest(ctx: JobContext) -> JobCounts:
         so_far[stream.stream] = stream
         ctx.stop_point(_sum(so_far.values()))
 
-    return _sum(
-        ingest_all(ctx.store, ctx.hubspot, ctx.salesforce, ctx.maps, ctx.clock, None, page_stored)
+    streams = ingest_all(
+        ctx.store,
+        ctx.hubspot,
+        ctx.salesforce,
+        ctx.maps,
+        ctx.clock,
+        None,
+        page_stored,
+        ctx.stopping.is_set,
     )
+    return _sum(streams)
 
 
 def _sum(streams: Iterable[StreamCounts]) -> JobCounts:

@@ -32,7 +32,9 @@ from sync.leads import evaluate, record_touch
 SCORE = "score"
 SCORE_CURSOR = "job.score"
 FULL_RESCORE_CURSOR = "job.score.full"
-SCORE_PAGE = 500
+SCORE_PAGE = 2000
+"""Leads scored in one transaction: a crash or a stop repeats at most these. Fewer, larger
+pages commit less often, and each commit waits for the disk."""
 log = structlog.get_logger()
 
 

@@ -4,6 +4,7 @@ what it costs in calls."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -115,6 +116,49 @@ class TestContacts:
             cursor = repo.get_cursor(CONTACTS)
         assert cursor.value == cursor_text(at)
         assert cursor.boundary_keys  # the records of the lag window, to skip on re-read
+
+    def test_pages_are_stored_together_once_they_hold_a_store_batch(
+        self, crm: Crm, store: Store, maps: FieldMaps
+    ) -> None:
+        """Pages of 2 in transactions of 5 new contacts or more, the cursor moved over the
+        last page of each; the rest at the end of the run."""
+        start = crm.now() - HOUR
+        for n in range(13):
+            add_contact(crm.world, n, start + n * MINUTE)
+        seen: list[tuple[int, str | None]] = []  # after each page stored: leads, cursor
+
+        def page_stored(counts: StreamCounts) -> None:
+            with store.transaction() as repo:
+                seen.append((len(list(repo.leads())), repo.get_cursor(CONTACTS).value))
+
+        options = IngestOptions(hubspot_page_size=2, store_batch=5)
+        counts = ingest_contacts(store, crm.hubspot, maps, crm.now, options, page_stored)
+
+        commits = list(dict.fromkeys(seen))  # one state per transaction, in order
+        assert len(seen) == counts.pages > len(commits) > 1
+        held = [leads for leads, _ in commits]
+        added = [later - earlier for earlier, later in itertools.pairwise([0, *held])]
+        assert all(n >= 5 for n in added[:-1])  # the last one: what was left
+        assert commits[-1] == (13, cursor_text(start + 12 * MINUTE))
+
+    def test_a_stopping_run_stores_each_page_read_at_once(
+        self, crm: Crm, store: Store, maps: FieldMaps
+    ) -> None:
+        start = crm.now() - HOUR
+        for n in range(6):
+            add_contact(crm.world, n, start + n * MINUTE)
+        held: list[int] = []
+
+        def page_stored(counts: StreamCounts) -> None:
+            with store.transaction() as repo:
+                held.append(len(list(repo.leads())))
+
+        options = IngestOptions(hubspot_page_size=2, store_batch=5)
+        counts = ingest_contacts(
+            store, crm.hubspot, maps, crm.now, options, page_stored, stopping=lambda: True
+        )
+
+        assert len(held) == counts.pages and held == sorted(set(held)) and held[-1] == 6
 
     def test_running_again_reads_nothing_new_and_asks_for_no_history(
         self, crm: Crm, store: Store, maps: FieldMaps
