@@ -153,6 +153,7 @@ class OutboxRow(Table, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         Index(None, "target", "done_at", "next_attempt_at"),
+        Index(None, "target", "operation", "lead_key", "id"),  # the latest item of a lead
         CheckConstraint("target IN ('hubspot', 'salesforce')", name="target"),
     )
 

@@ -64,7 +64,7 @@ class TestSchema:
         """All tables exist and the database is at the head revision."""
         upgrade(db_url)
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-        assert revision(engine) == head == "0003"
+        assert revision(engine) == head == "0004"
         assert set(inspect(engine).get_table_names()) == set(metadata.tables) | {"alembic_version"}
 
     def test_upgrade_twice_is_harmless(self, db_url: str, engine: Engine) -> None:
@@ -111,7 +111,7 @@ class TestPackaging:
         assert ROOT / "state" / "migrations" == MIGRATIONS
         assert (MIGRATIONS / "env.py").is_file()
         script = ScriptDirectory.from_config(alembic_config())
-        assert [r.revision for r in script.walk_revisions()] == ["0003", "0002", "0001"]
+        assert [r.revision for r in script.walk_revisions()] == ["0004", "0003", "0002", "0001"]
 
     def test_migrations_are_packages_that_setuptools_finds(self) -> None:
         """state.migrations and its versions have __init__.py, so find_packages (pyproject's
