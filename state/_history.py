@@ -108,7 +108,9 @@ class HistoryQueries(Queries):
         """Which of these activity dedupe keys are already stored."""
         found: set[str] = set()
         for batch in chunks(sorted(set(keys))):
-            statement = select(ActivityRow.dedupe_key).where(col(ActivityRow.dedupe_key).in_(batch))
+            statement = select(ActivityRow.dedupe_key).where(
+                self._among(col(ActivityRow.dedupe_key), batch)
+            )
             found.update(self._session.exec(statement))
         return found
 
@@ -129,7 +131,7 @@ class HistoryQueries(Queries):
         for batch in chunks(list(found)):
             statement = (
                 select_rows(_ACTIVITIES)
-                .where(columns.lead_key.in_(batch))
+                .where(self._among(columns.lead_key, batch))
                 .order_by(columns.occurred_at, columns.id)
             )
             if kinds is not None:
@@ -147,7 +149,7 @@ class HistoryQueries(Queries):
             statement = (
                 select_rows(leads.hubspot_id, activities.url)
                 .join_from(_ACTIVITIES, _LEADS, leads.key == activities.lead_key)
-                .where(leads.hubspot_id.in_(batch), activities.kind == "page_view")
+                .where(self._among(leads.hubspot_id, batch), activities.kind == "page_view")
                 .order_by(activities.occurred_at, activities.id)
             )
             for contact, url in self._rows(statement).all():

@@ -362,7 +362,7 @@ class LeadQueries(Queries):
             for batch in chunks(values):
                 statement = (
                     _select_leads()
-                    .where(column.in_(batch))
+                    .where(self._among(column, batch))
                     .order_by(columns.created_at, columns.key)
                 )
                 for row in self._rows(statement).all():
@@ -410,7 +410,7 @@ class LeadQueries(Queries):
             else:
                 update_if(key, changed_columns(before, lead))
         for keys in chunks(unread):
-            statement = select_rows(_LEADS).where(_LEADS.c.key.in_(keys))
+            statement = select_rows(_LEADS).where(self._among(_LEADS.c.key, keys))
             stored = {row.key: row._mapping for row in self._rows(statement).all()}
             for key in keys:
                 columns = lead_columns(latest[key])
@@ -435,7 +435,8 @@ class LeadQueries(Queries):
         """The stored leads with these keys (missing keys are left out), 500 a query."""
         found: dict[str, Lead] = {}
         for batch in chunks(sorted(set(keys))):
-            for row in self._rows(_select_leads().where(_LEADS.c.key.in_(batch))).all():
+            statement = _select_leads().where(self._among(_LEADS.c.key, batch))
+            for row in self._rows(statement).all():
                 found[row.key] = to_lead(row)
         return found
 

@@ -147,7 +147,7 @@ class OutboxQueries(Queries):
         require_aware(at, "at")
         for batch in chunks(sorted(set(ids))):
             self._session.exec(
-                update(OutboxRow).where(col(OutboxRow.id).in_(batch)).values(done_at=at)
+                update(OutboxRow).where(self._among(col(OutboxRow.id), batch)).values(done_at=at)
             )
 
     def mark_failed(self, id: int, error: str, retry_at: datetime) -> None:
@@ -175,7 +175,7 @@ class OutboxQueries(Queries):
                 .where(
                     col(OutboxRow.target) == target,
                     col(OutboxRow.operation) == operation,
-                    col(OutboxRow.lead_key).in_(batch),
+                    self._among(col(OutboxRow.lead_key), batch),
                 )
                 .group_by(col(OutboxRow.lead_key))
                 .subquery()

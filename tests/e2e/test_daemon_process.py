@@ -237,10 +237,11 @@ def database(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[str]:
 def test_sigterm_mid_ingest_stops_after_a_page_and_the_next_run_continues(
     tmp_path: Path, sqlite_url: str, emulate: Callable[[int], Emulators], start: Starter
 ) -> None:
-    """A slow first ingest: SIGTERM once a page is stored stops it at the next page, exit 0;
-    the run is recorded stopped, not failed, and no other job starts; the lock is free and
-    `run --once` reads the rest, no contact twice and no lead handed off twice."""
-    world = emulate(800)
+    """A slow first ingest: SIGTERM once its first batch (1,000 contacts) is stored stops it
+    at the next page, exit 0; the run is recorded stopped, not failed, and no other job
+    starts; the lock is free and `run --once` reads the rest, no contact twice and no lead
+    handed off twice."""
+    world = emulate(1600)
     env = configure(world, tmp_path, sqlite_url)
     assert world.seeded is not None
     contacts = len(world.seeded.contacts)
@@ -250,7 +251,7 @@ def test_sigterm_mid_ingest_stops_after_a_page_and_the_next_run_continues(
     daemon = start(env)
     daemon.wait_for("daemon.active")
     deadline = time.monotonic() + 30
-    while cursor(sqlite_url, CONTACTS) is None:  # the first page is committed
+    while cursor(sqlite_url, CONTACTS) is None:  # the first batch is committed
         assert time.monotonic() < deadline, "no contacts page stored in 30 s"
         time.sleep(0.05)
 
