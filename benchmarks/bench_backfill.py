@@ -130,35 +130,14 @@ def minimum(seeded: dict[str, int]) -> dict[str, int]:
 def child(answer: Any) -> None:
     """Run the backfill in this (spawned) process and send back its report and peak RSS."""
     info: dict[str, Any] = answer.recv()
-    from connectors.hubspot import HubSpotConnector, HubSpotSettings, Pacer
-    from connectors.retry import Retry
-    from connectors.salesforce import SalesforceConnector, SalesforceSettings
-    from connectors.usage import ApiUsage
+    from _connectors import unlimited_connectors
+
     from state import Store
     from sync.backfill import backfill
     from sync.config import load_config
     from sync.ingest import FieldMaps, ingest_all
 
-    settings = HubSpotSettings(
-        access_token=info["hubspot_token"],
-        base_url=info["hubspot_url"],
-        search_per_second=100_000,
-        ten_secondly_limit=10_000_000,
-        daily_limit=10_000_000,
-    )
-    usage = ApiUsage()
-    hubspot = HubSpotConnector(
-        settings, usage=usage, retry=Retry(usage), pacer=Pacer.for_settings(settings)
-    )
-    salesforce = SalesforceConnector(
-        SalesforceSettings.from_env(
-            {
-                "SALESFORCE_SESSION_ID": info["salesforce_session_id"],
-                "SALESFORCE_INSTANCE_URL": info["salesforce_url"],
-                "SALESFORCE_CA_BUNDLE": info["ca_bundle"],
-            }
-        )
-    )
+    hubspot, salesforce = unlimited_connectors(info)
     now = datetime.fromisoformat(info["now"])
     store = Store.connect(f"sqlite:///{info['database']}", migrate=True)
     started = time.monotonic()
@@ -178,13 +157,13 @@ def child(answer: Any) -> None:
         }
     )
     later = datetime.fromisoformat(answer.recv())  # the world changed: one ingest cycle
-    before = usage.snapshot()
+    before = hubspot.usage.snapshot()
     started = time.monotonic()
     counts = ingest_all(store, hubspot, salesforce, FieldMaps.default(), lambda: later)
     answer.send(
         {
             "seconds": time.monotonic() - started,
-            "hubspot_calls": usage.snapshot().since(before).calls,
+            "hubspot_calls": hubspot.usage.snapshot().since(before).calls,
             "contacts": counts[0].totals(),
         }
     )

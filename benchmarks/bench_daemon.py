@@ -84,14 +84,11 @@ import requests
 import structlog
 import urllib3.connectionpool
 import urllib3.response
+from _connectors import unlimited_connectors
 from sqlalchemy import create_engine, make_url
 
 from connectors.emulator._control import Clock, Fault
 from connectors.emulator.runtime import Emulators, start_emulators
-from connectors.hubspot import HubSpotConnector, HubSpotSettings, Pacer
-from connectors.retry import Retry
-from connectors.salesforce import SalesforceConnector, SalesforceSettings
-from connectors.usage import ApiUsage
 from state import Store
 from sync.backfill import field_maps
 from sync.config import Config, load_config
@@ -124,40 +121,19 @@ LEADLOOP = [sys.executable, "-c", "import sys; from sync.cli import main; sys.ex
 
 
 class Reachable(Protocol):
-    """What `connect` needs of the emulators: where they answer, and their clock."""
+    """What `connect` needs of the emulators: where they answer (`Emulators.info()`), and
+    their clock."""
 
-    hubspot_url: str
-    hubspot_token: str
-    salesforce_url: str
-    salesforce_session_id: str
-    ca_bundle: Path
     clock: Clock
+
+    def info(self) -> dict[str, Any]: ...
 
 
 def connect(world: Reachable, tmp: Path, config: Config, database: str | None = None) -> JobContext:
     """The jobs' context on the emulators as the daemon builds it, with the HubSpot limits
     lifted (the emulators enforce none here) and the HubSpot properties leadloop writes
     created first, as `leadloop check --connect --fix` creates them."""
-    settings = HubSpotSettings(
-        access_token=world.hubspot_token,
-        base_url=world.hubspot_url,
-        search_per_second=100_000,
-        ten_secondly_limit=10_000_000,
-        daily_limit=10_000_000,
-    )
-    usage = ApiUsage()
-    hubspot = HubSpotConnector(
-        settings, usage=usage, retry=Retry(usage), pacer=Pacer.for_settings(settings)
-    )
-    salesforce = SalesforceConnector(
-        SalesforceSettings.from_env(
-            {
-                "SALESFORCE_SESSION_ID": world.salesforce_session_id,
-                "SALESFORCE_INSTANCE_URL": world.salesforce_url,
-                "SALESFORCE_CA_BUNDLE": str(world.ca_bundle),
-            }
-        )
-    )
+    hubspot, salesforce = unlimited_connectors(world.info())
     maps = field_maps(config)
     for crm_field in maps.hubspot.required_crm_fields():
         if crm_field.custom is not None:
@@ -629,13 +605,12 @@ class WorldProcess:
         self._process = context.Process(target=_serve_world, args=(theirs, options))
         self._process.start()
         theirs.close()
-        info = self._commands.recv()
-        self.hubspot_url: str = info["hubspot_url"]
-        self.hubspot_token: str = info["hubspot_token"]
-        self.salesforce_url: str = info["salesforce_url"]
-        self.salesforce_session_id: str = info["salesforce_session_id"]
-        self.ca_bundle = Path(info["ca_bundle"])
-        self.clock = Clock(datetime.fromisoformat(info["now"]), frozen=True)
+        self._info: dict[str, Any] = self._commands.recv()
+        self.clock = Clock(datetime.fromisoformat(self._info["now"]), frozen=True)
+
+    def info(self) -> dict[str, Any]:
+        """Where the emulators answer, as `Emulators.info()` says it."""
+        return self._info
 
     def run(self, name: str, *args: Any) -> Any:
         """Run one of `_serve_world`'s actions on the emulators; what it returned."""
