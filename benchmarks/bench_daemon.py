@@ -256,11 +256,7 @@ def latency(args: argparse.Namespace) -> dict[str, Any]:
         database = f"sqlite:///{tmp / 'state.db'}"
         env = {
             **{k: v for k, v in os.environ.items() if "PROXY" not in k.upper()},
-            "HUBSPOT_ACCESS_TOKEN": world.hubspot_token,
-            "HUBSPOT_BASE_URL": world.hubspot_url,
-            "SALESFORCE_INSTANCE_URL": world.salesforce_url,
-            "SALESFORCE_SESSION_ID": world.salesforce_session_id,
-            "SALESFORCE_CA_BUNDLE": str(world.ca_bundle),
+            **world.client_environment(),
             "DATABASE_URL": database,
             "LEADLOOP_CONFIG": str(path),
         }

@@ -221,13 +221,7 @@ def _emulator_env(world: Emulators) -> dict[str, str]:
     loopback = "127.0.0.1,localhost"
     os.environ["NO_PROXY"] = ",".join(filter(None, (os.environ.get("NO_PROXY"), loopback)))
     os.environ["no_proxy"] = os.environ["NO_PROXY"]
-    return {
-        "HUBSPOT_ACCESS_TOKEN": world.hubspot_token,
-        "HUBSPOT_BASE_URL": world.hubspot_url,
-        "SALESFORCE_INSTANCE_URL": world.salesforce_url,
-        "SALESFORCE_SESSION_ID": world.salesforce_session_id,
-        "SALESFORCE_CA_BUNDLE": str(world.ca_bundle),
-    }
+    return world.client_environment()
 
 
 @contextmanager

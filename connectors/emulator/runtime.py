@@ -68,6 +68,17 @@ class Emulators:
         """Calls made so far, per service and route."""
         return {name: control.counters.snapshot() for name, control in self.controls.items()}
 
+    def client_environment(self) -> dict[str, str]:
+        """The variables a leadloop process reads to reach these emulators: the HubSpot
+        token and URL, the Salesforce instance, session and CA bundle."""
+        return {
+            "HUBSPOT_ACCESS_TOKEN": self.hubspot_token,
+            "HUBSPOT_BASE_URL": self.hubspot_url,
+            "SALESFORCE_INSTANCE_URL": self.salesforce_url,
+            "SALESFORCE_SESSION_ID": self.salesforce_session_id,
+            "SALESFORCE_CA_BUNDLE": str(self.ca_bundle),
+        }
+
     def info(self) -> dict[str, Any]:
         """What a client needs to reach the emulators: the line `leadloop emulate` prints."""
         return {

@@ -227,11 +227,7 @@ class Daemon:
         self.url = f"sqlite:///{folder / 'state.db'}"
         self.env = {
             **{k: v for k, v in os.environ.items() if "PROXY" not in k.upper()},
-            "HUBSPOT_ACCESS_TOKEN": world.hubspot_token,
-            "HUBSPOT_BASE_URL": world.hubspot_url,
-            "SALESFORCE_INSTANCE_URL": world.salesforce_url,
-            "SALESFORCE_SESSION_ID": world.salesforce_session_id,
-            "SALESFORCE_CA_BUNDLE": str(world.ca_bundle),
+            **world.client_environment(),
             "DATABASE_URL": self.url,
             "LEADLOOP_CONFIG": str(config_path),
             "SMTP_URL": smtp_url,

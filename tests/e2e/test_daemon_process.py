@@ -158,11 +158,7 @@ def configure(world: Emulators, tmp_path: Path, database: str) -> dict[str, str]
                 hubspot.create_property(field.custom.to_hubspot())
     env = {
         **{k: v for k, v in os.environ.items() if "PROXY" not in k.upper()},
-        "HUBSPOT_ACCESS_TOKEN": world.hubspot_token,
-        "HUBSPOT_BASE_URL": world.hubspot_url,
-        "SALESFORCE_INSTANCE_URL": world.salesforce_url,
-        "SALESFORCE_SESSION_ID": world.salesforce_session_id,
-        "SALESFORCE_CA_BUNDLE": str(world.ca_bundle),
+        **world.client_environment(),
         "DATABASE_URL": database,
         "LEADLOOP_CONFIG": str(tmp_path / "leadloop.yaml"),
         "LEADLOOP_LOCK_LEASE": f"{LEASE_SECONDS}s",

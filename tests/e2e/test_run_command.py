@@ -32,11 +32,7 @@ def test_run_once_hands_off_and_records_every_job(world: Emulators, tmp_path: Pa
     secret = world.hubspot_token
     env = {
         **{k: v for k, v in os.environ.items() if "PROXY" not in k.upper()},
-        "HUBSPOT_ACCESS_TOKEN": secret,
-        "HUBSPOT_BASE_URL": world.hubspot_url,
-        "SALESFORCE_INSTANCE_URL": world.salesforce_url,
-        "SALESFORCE_SESSION_ID": world.salesforce_session_id,
-        "SALESFORCE_CA_BUNDLE": str(world.ca_bundle),
+        **world.client_environment(),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
         "LEADLOOP_CONFIG": str(SHIPPED_PATH),
     }

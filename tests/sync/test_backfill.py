@@ -251,11 +251,7 @@ class TestCommand:
         app.command()(command)
         app.command("other")(lambda: None)  # two commands: `backfill` is named, as in leadloop
         env = {
-            "HUBSPOT_ACCESS_TOKEN": demo_world.hubspot_token,
-            "HUBSPOT_BASE_URL": demo_world.hubspot_url,
-            "SALESFORCE_SESSION_ID": demo_world.salesforce_session_id,
-            "SALESFORCE_INSTANCE_URL": demo_world.salesforce_url,
-            "SALESFORCE_CA_BUNDLE": str(demo_world.ca_bundle),
+            **demo_world.client_environment(),
             "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
         }
         for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
