@@ -89,6 +89,11 @@ _read_axes = _columns(
 )
 
 
+def _reason_rows(reasons: tuple[ScoreReason, ...]) -> list[dict[str, Any]]:
+    """Score reasons as the `score_reasons` column stores them."""
+    return [{"rule": r.rule, "points": r.points, "count": r.count} for r in reasons]
+
+
 def lead_columns(lead: Lead) -> dict[str, Any]:
     """Every column of a lead's row except the bookkeeping times, from the canonical value."""
     columns: dict[str, Any] = {
@@ -103,9 +108,7 @@ def lead_columns(lead: Lead) -> dict[str, Any]:
         "score_total": lead.score.total,
         "score_behaviour": lead.score.behaviour,
         "score_fit": lead.score.fit,
-        "score_reasons": [
-            {"rule": r.rule, "points": r.points, "count": r.count} for r in lead.score.reasons
-        ],
+        "score_reasons": _reason_rows(lead.score.reasons),
         "outcome_won": None if lead.outcome is None else lead.outcome.won,
         "outcome_amount": None if lead.outcome is None else lead.outcome.amount,
     }
@@ -147,7 +150,7 @@ def changed_columns(before: Lead, after: Lead) -> dict[str, Any]:
             if getattr(score, name) != getattr(was, name):
                 changed[f"score_{name}"] = getattr(score, name)
         if score.reasons != was.reasons:
-            changed["score_reasons"] = lead_columns(after)["score_reasons"]
+            changed["score_reasons"] = _reason_rows(score.reasons)
     if after.outcome != before.outcome:
         for name in ("won", "amount"):
             value = getattr(after.outcome, name, None)
