@@ -29,9 +29,8 @@ def run_ingest(ctx: JobContext) -> JobCounts:
         ctx.salesforce,
         ctx.maps,
         ctx.clock,
-        None,
-        page_stored,
-        ctx.stopping.is_set,
+        on_page=page_stored,
+        stopping=ctx.stopping.is_set,
     )
     return _sum(streams)
 
