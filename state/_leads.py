@@ -14,11 +14,9 @@ from sqlalchemy import (
     Row,
     Select,
     Text,
-    bindparam,
+    cast,
     func,
     insert,
-    type_coerce,
-    update,
 )
 from sqlalchemy import select as select_rows
 from sqlmodel import col, select
@@ -50,7 +48,6 @@ _BANT_FIELDS = tuple(f.name for f in fields(Bant))
 # Leads are read and written as plain rows (SQLAlchemy Core), not as ORM objects: the
 # session then tracks no lead row, which makes a page of leads several times cheaper.
 _LEADS = core_table(LeadRow)
-_KEY = "lead_key"
 # A row of `select(_LEADS)` is read as a tuple, by column position (reading a Row's
 # attributes one by one cost more than building the Lead). The groups follow the order of
 # the model's fields.
@@ -175,14 +172,12 @@ def changed_columns(before: Lead, after: Lead) -> dict[str, Any]:
 
 
 def _select_leads() -> Select[Any]:
-    """SELECT every column of `leads`, in order, the score reasons as the stored JSON text
-    (SQLite; PostgreSQL's driver gives them decoded): `to_lead` reads them through a cache,
-    as many leads share the same reasons."""
+    """SELECT every column of `leads`, in order, the score reasons as their JSON text (cast
+    to text, which PostgreSQL's driver would otherwise decode): `to_lead` reads them through
+    a cache, as many leads share the same reasons."""
     return select_rows(
         *(
-            type_coerce(column, Text).label(column.name)
-            if column.name == "score_reasons"
-            else column
+            cast(column, Text).label(column.name) if column.name == "score_reasons" else column
             for column in _LEADS.columns
         )
     )
@@ -243,11 +238,7 @@ def to_lead(row: Row[Any]) -> Lead:
             total=score_total,
             behaviour=score_behaviour,
             fit=score_fit,
-            reasons=(
-                _reasons_from_text(score_reasons)
-                if isinstance(score_reasons, str)
-                else _reasons(score_reasons)
-            ),
+            reasons=_reasons_from_text(score_reasons),
         ),
         times=LeadTimes(*_read_times(values)),
         bant=Bant(*_read_bant(values)),
@@ -404,7 +395,7 @@ class LeadQueries(Queries):
             if changed:
                 require_aware_columns(changed, "leads")
                 changed["updated_at"] = now
-                updates.setdefault(frozenset(changed), []).append({_KEY: key, **changed})
+                updates.setdefault(frozenset(changed), []).append({"key": key, **changed})
 
         for key, lead in latest.items():
             before = as_read.get(key)
@@ -427,10 +418,9 @@ class LeadQueries(Queries):
                     )
         # Like the ORM's flush: updates first, in key order, then inserts in order. Rows
         # with the same changed columns share one UPDATE statement.
-        changes = update(_LEADS).where(_LEADS.c.key == bindparam(_KEY))
         for rows in updates.values():
-            for batch in chunks(sorted(rows, key=lambda values: str(values[_KEY]))):
-                self._rows(changes, list(batch))
+            for batch in chunks(sorted(rows, key=itemgetter("key"))):
+                self._update_rows(_LEADS, "key", batch)
         for batch in chunks(inserts):
             self._rows(insert(_LEADS), list(batch))
 

@@ -63,15 +63,30 @@ def create_engine_for(url: str | URL, *, echo: bool = False) -> Engine:
     with ``BEGIN IMMEDIATE``, so it holds the write lock from the start and a read followed
     by a write cannot fail half-way with "database is locked" (and SAVEPOINT and DDL take
     part in the transaction, which the sqlite3 driver's legacy mode does not ensure).
-    PostgreSQL: connections are checked before use, so a restarted server is survived.
+    PostgreSQL: connections are checked before use, so a restarted server is survived,
+    and read instants in UTC.
     """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(parsed, echo=echo)
     if backend == "postgresql":
-        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+        return _postgresql_engine(parsed, echo=echo)
     raise UnsupportedDatabaseError(redact_url(parsed), backend)
+
+
+def _postgresql_engine(url: URL, *, echo: bool) -> Engine:
+    engine = create_engine(url, echo=echo, pool_pre_ping=True)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Instants are then read in UTC, which is how leadloop hands them on: reading one
+        # needs no conversion (`state._types`). Nothing stored depends on it.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+        dbapi_connection.commit()
+
+    return engine
 
 
 def _use_wal(cursor: Any) -> None:

@@ -118,14 +118,10 @@ class OutboxQueries(Queries):
                     "next_attempt_at": now,
                 },
             )
-        if not rows:
-            return set()
-        # One statement, its rows sent in multi-row batches by the driver layer; RETURNING
-        # gives back the keys that went in (needs SQLite 3.35 or later).
-        statement = self._ignoring_conflicts(OutboxRow, ["idempotency_key"]).returning(
-            col(OutboxRow.idempotency_key)
+        queued = self._insert_new(
+            OutboxRow, list(rows.values()), ["idempotency_key"], col(OutboxRow.idempotency_key)
         )
-        return set(self._rows(statement, list(rows.values())).scalars())
+        return set(queued)
 
     def pending_outbox(self, target: OutboxTarget, limit: int, now: datetime) -> list[OutboxItem]:
         """Up to `limit` items for `target` not done and due at `now`, in the order queued."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from state import NotFoundError, Store
@@ -72,3 +74,22 @@ class TestOutcome:
         """Only a claimed alert can be marked sent or failed."""
         with store.transaction() as repo, pytest.raises(NotFoundError, match="claimed alert"):
             repo.mark_alert_sent("k", "first_touch", START, 1, at(1))
+
+
+class TestDigestClaim:
+    def test_each_day_and_owner_is_claimed_once(self, store: Store) -> None:
+        """A (day, owner) digest is claimed once, the owner compared without regard to case;
+        another day or owner is a digest of its own."""
+        day = START.astimezone(JST).date()
+        with store.transaction() as repo:
+            assert repo.claim_digest(day, "Sato@Example.co.jp", at(60))
+            assert not repo.claim_digest(day, "sato@example.co.jp ", at(61))
+            assert repo.claim_digest(day, "suzuki@example.co.jp", at(62))
+            assert repo.claim_digest(day + timedelta(days=1), "sato@example.co.jp", at(63))
+        with store.transaction() as repo:
+            claimed = [(d.day, d.owner, d.status, d.created_at) for d in repo.unsent_digests()]
+        assert claimed == [
+            (day, "sato@example.co.jp", "pending", at(60)),
+            (day, "suzuki@example.co.jp", "pending", at(62)),
+            (day + timedelta(days=1), "sato@example.co.jp", "pending", at(63)),
+        ]

@@ -80,6 +80,19 @@ class TestRoundTrip:
         with store.transaction() as repo:
             assert repo.get_lead("lead-1") == changed
 
+    def test_an_update_to_every_field_comes_back_equal(self, store: Store) -> None:
+        """Bare leads updated, in one call, to every field set (times in JST, an exact
+        amount, score reasons) read back equal to what was saved."""
+        keys = ["a", "b", "c"]
+        with store.transaction() as repo:
+            repo.save_leads([Lead(key) for key in keys])
+        won = Outcome(won=True, amount=Decimal("12345678901234.56"))
+        full = {key: full_lead(key, outcome=won) for key in keys}
+        with store.transaction() as repo:
+            repo.save_leads(full.values(), as_read=repo.leads_by_key(keys))
+        with store.transaction() as repo:
+            assert repo.leads_by_key(keys) == full
+
     def test_email_is_stored_normalized(self, store: Store) -> None:
         """An e-mail with capitals and spaces is stored trimmed and lower case."""
         with store.transaction() as repo:
@@ -175,8 +188,7 @@ class TestBookkeeping:
             event.remove(store.engine, "before_cursor_execute", record)
         assert len(updates) == 2
         columns_set = sorted(
-            [part.split("=")[0] for part in u.split(" SET ")[1].split(" WHERE ")[0].split(", ")]
-            for u in updates
+            [part.split("=")[0] for part in _set_clause(u).split(", ")] for u in updates
         )
         assert columns_set == [["stage", "updated_at"], ["title", "updated_at"]]
 
@@ -414,3 +426,11 @@ class TestChangedColumns:
         assert changed_columns(before, after) == expected
         assert {"stage", "outcome_won", "outcome_amount", "title", "employees"} <= set(expected)
         assert changed_columns(after, before) == _columns_diff(after, before)
+
+
+def _set_clause(update: str) -> str:
+    """The SET list of an UPDATE statement's text (before its FROM, on PostgreSQL, or WHERE)."""
+    assignments = update.split(" SET ", 1)[1]
+    for clause in (" FROM ", " WHERE "):
+        assignments = assignments.split(clause, 1)[0]
+    return assignments
