@@ -6,7 +6,7 @@ alerts and digests sent, and quarantined records, in SQLite or PostgreSQL, with 
 ...     lead = repo.get_lead("lead-1")
 """
 
-from state.alerts import AlertRecord, AlertStatus, DigestRecord, DigestStatus
+from state.alerts import AlertClaim, AlertRecord, AlertStatus, DigestRecord, DigestStatus
 from state.cursors import Cursor, advance, is_new
 from state.database import DEFAULT_DATABASE_URL, database_url, redact_url
 from state.exceptions import NotFoundError, StateError, UnsupportedDatabaseError
@@ -19,6 +19,7 @@ from state.store import Store, utc_now
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
+    "AlertClaim",
     "AlertRecord",
     "AlertStatus",
     "Cursor",

@@ -10,6 +10,7 @@ nothing left to say, or whose day has passed, is `cancelled` with the reason.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, get_args
@@ -30,6 +31,18 @@ DigestStatus = Literal["pending", "sent", "failed", "cancelled"]
 """Like `AlertStatus`; `cancelled` when it is not to be sent any more (`last_error` says why)."""
 
 DIGEST_STATUSES: tuple[DigestStatus, ...] = get_args(DigestStatus)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertClaim:
+    """An alert to claim: a breach of `sla`, which started at `sla_started_at`, by the lead
+    at escalation `level`, for `recipient` (addresses separated by commas)."""
+
+    lead_key: str
+    sla: str
+    sla_started_at: datetime
+    level: int
+    recipient: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,19 +92,30 @@ class AlertQueries(Queries):
         at: datetime,
     ) -> bool:
         """Claim the alert as pending; False if this (lead, SLA, start, level) was claimed."""
-        row = {
-            "lead_key": lead_key,
-            "sla": sla,
-            "sla_started_at": sla_started_at,
-            "level": level,
-            "recipient": recipient,
-            "status": "pending",
-            "attempts": 0,
-            "created_at": at,
-        }
-        require_aware_columns(row, "alerts_sent")
+        claim = AlertClaim(lead_key, sla, sla_started_at, level, recipient)
+        return self.claim_alerts([claim], at) == 1
+
+    def claim_alerts(self, claims: Iterable[AlertClaim], at: datetime) -> int:
+        """`claim_alert` for many alerts, in one statement; how many were claimed now (an
+        alert claimed before, or twice among `claims`, is claimed once)."""
+        rows = [
+            require_aware_columns(
+                {
+                    "lead_key": claim.lead_key,
+                    "sla": claim.sla,
+                    "sla_started_at": claim.sla_started_at,
+                    "level": claim.level,
+                    "recipient": claim.recipient,
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": at,
+                },
+                "alerts_sent",
+            )
+            for claim in claims
+        ]
         unique = ["lead_key", "sla", "sla_started_at", "level"]
-        return self._insert_ignoring_conflicts(AlertSentRow, [row], unique) == 1
+        return self._insert_ignoring_conflicts(AlertSentRow, rows, unique)
 
     def mark_alert_sent(
         self, lead_key: str, sla: str, sla_started_at: datetime, level: int, at: datetime

@@ -24,7 +24,7 @@ from functools import partial
 import structlog
 
 from mappings.model import Lead, Stage
-from state import AlertRecord, Repository
+from state import AlertClaim, AlertRecord, Repository
 from sync.jobs.context import JobContext, JobCounts
 from sync.jobs.digest import DigestBook, open_book, send_digests
 from sync.mail import AlertLead, Breach, MailError, render_alert
@@ -77,6 +77,7 @@ def _claim_page(
         return oldest
     keys = (lead.key for lead in page)
     histories = repo.activities_for_many(keys, kinds=ctx.slas.touch_kinds)
+    claims: list[AlertClaim] = []
     for lead in page:
         for status in ctx.slas.evaluate(lead, histories[lead.key], now):
             if not status.watched or status.level == 0:
@@ -94,10 +95,10 @@ def _claim_page(
                         "alerts.no_recipient", lead=lead.key, sla=status.sla, alert_level=level
                     )
                     continue
-                claimed = repo.claim_alert(
-                    lead.key, status.sla, status.started_at, level, ", ".join(to), now
+                claims.append(
+                    AlertClaim(lead.key, status.sla, status.started_at, level, ", ".join(to))
                 )
-                counts["alerts_claimed"] += int(claimed)
+    counts["alerts_claimed"] += repo.claim_alerts(claims, now)
     return oldest
 
 

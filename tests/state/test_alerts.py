@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from state import NotFoundError, Store
+from state import AlertClaim, NotFoundError, Store
 from tests.state.support import JST, START, at
 
 SLA_START = START.astimezone(JST)
@@ -32,6 +32,25 @@ class TestClaim:
             assert repo.claim_alert("k", "sql_follow_up", START, 1, "fs@x.com", at(60))
             assert repo.claim_alert("j", "first_touch", START, 1, "is@x.com", at(60))
             assert len(repo.pending_alerts()) == 5
+
+    def test_many_claimed_at_once_count_the_new_ones(self, store: Store) -> None:
+        """`claim_alerts` claims each alert once: one claimed before and one repeated in
+        the call are not counted again, and every claim is pending for its recipient."""
+        first = AlertClaim("k", "first_touch", SLA_START, 1, "is@x.com")
+        escalated = AlertClaim("k", "first_touch", SLA_START, 2, "boss@x.com, vp@x.com")
+        other = AlertClaim("j", "sql_follow_up", START, 1, "fs@x.com")
+        with store.transaction() as repo:
+            assert repo.claim_alerts([first], at(60)) == 1
+            assert repo.claim_alerts([first, escalated, other, escalated], at(120)) == 2
+            assert repo.claim_alerts([], at(180)) == 0
+        with store.transaction() as repo:
+            alerts = repo.pending_alerts()
+        pending = {(a.lead_key, a.level): (a.recipient, a.created_at) for a in alerts}
+        assert pending == {
+            ("k", 1): ("is@x.com", at(60)),
+            ("k", 2): ("boss@x.com, vp@x.com", at(120)),
+            ("j", 1): ("fs@x.com", at(120)),
+        }
 
     def test_a_claim_survives_a_restart(self, db_url: str, store: Store) -> None:
         """A new Store on the same database (a restarted daemon) cannot claim it again."""
