@@ -107,11 +107,10 @@ class HistoryQueries(Queries):
     def known_dedupe_keys(self, keys: Iterable[str]) -> set[str]:
         """Which of these activity dedupe keys are already stored."""
         found: set[str] = set()
+        column = _ACTIVITIES.c.dedupe_key
         for batch in chunks(sorted(set(keys))):
-            statement = select(ActivityRow.dedupe_key).where(
-                self._among(col(ActivityRow.dedupe_key), batch)
-            )
-            found.update(self._session.exec(statement))
+            statement = select_rows(column).where(self._among(column, batch))
+            found.update(self._rows(statement).scalars().all())
         return found
 
     def activities_for(self, lead_key: str) -> list[Activity]:

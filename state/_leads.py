@@ -188,6 +188,28 @@ def _reasons_from_text(text: str) -> tuple[ScoreReason, ...]:
     return _reasons(json.loads(text))
 
 
+# The parts of a lead that many leads share, built once a value: the model's values are
+# immutable, so leads read may share them (and `changed_columns` skips a part that is the
+# same object). Fit and times are left out: they are rarely the same from lead to lead.
+@lru_cache(maxsize=4096)
+def _score(total: int, behaviour: int, fit: int, reasons: str) -> Score:
+    return Score(total=total, behaviour=behaviour, fit=fit, reasons=_reasons_from_text(reasons))
+
+
+_bant = lru_cache(maxsize=128)(Bant)
+
+
+@lru_cache(maxsize=1024)
+def _assessment(*axes: str | None) -> Assessment:
+    problem, problem_seen, solution, solution_seen, decision, decision_seen, timeline, seen = axes
+    return Assessment(
+        problem=AxisAssessment(problem, problem_seen),
+        solution=AxisAssessment(solution, solution_seen),
+        decision=AxisAssessment(decision, decision_seen),
+        timeline=AxisAssessment(timeline, seen),
+    )
+
+
 def _reasons(stored: list[dict[str, Any]]) -> tuple[ScoreReason, ...]:
     return tuple(
         ScoreReason(rule=str(r["rule"]), points=int(r["points"]), count=int(r["count"]))
@@ -214,16 +236,6 @@ def to_lead(row: Row[Any]) -> Lead:
         outcome_won,
         outcome_amount,
     ) = _read_scalars(values)
-    (
-        problem,
-        problem_seen,
-        solution,
-        solution_seen,
-        decision,
-        decision_seen,
-        timeline,
-        timeline_seen,
-    ) = _read_axes(values)
     return Lead(
         key=key,
         email=email,
@@ -234,20 +246,10 @@ def to_lead(row: Row[Any]) -> Lead:
         fit=Fit(*_read_fit(values)),
         stage=as_literal(stage, STAGES, "stage"),
         stage_reason=stage_reason,
-        score=Score(
-            total=score_total,
-            behaviour=score_behaviour,
-            fit=score_fit,
-            reasons=_reasons_from_text(score_reasons),
-        ),
+        score=_score(score_total, score_behaviour, score_fit, score_reasons),
         times=LeadTimes(*_read_times(values)),
-        bant=Bant(*_read_bant(values)),
-        assessment=Assessment(
-            problem=AxisAssessment(problem, problem_seen),
-            solution=AxisAssessment(solution, solution_seen),
-            decision=AxisAssessment(decision, decision_seen),
-            timeline=AxisAssessment(timeline, timeline_seen),
-        ),
+        bant=_bant(*_read_bant(values)),
+        assessment=_assessment(*_read_axes(values)),
         outcome=None if outcome_won is None else Outcome(won=outcome_won, amount=outcome_amount),
     )
 
