@@ -144,12 +144,18 @@ class HistoryQueries(Queries):
         for a contact with no linked lead or no page view), in one query per 500 ids."""
         found: dict[str, str | None] = {contact: None for contact in hubspot_ids}
         activities, leads = _ACTIVITIES.c, _LEADS.c
+        # One row a lead: its latest page view is found through the (lead_key, occurred_at)
+        # index, instead of every page view of the lead being sent and sorted.
+        latest = (
+            select_rows(activities.url)
+            .where(activities.lead_key == leads.key, activities.kind == "page_view")
+            .order_by(activities.occurred_at.desc(), activities.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
         for batch in chunks(list(found)):
-            statement = (
-                select_rows(leads.hubspot_id, activities.url)
-                .join_from(_ACTIVITIES, _LEADS, leads.key == activities.lead_key)
-                .where(self._among(leads.hubspot_id, batch), activities.kind == "page_view")
-                .order_by(activities.occurred_at, activities.id)
+            statement = select_rows(leads.hubspot_id, latest).where(
+                self._among(leads.hubspot_id, batch)
             )
             for contact, url in self._rows(statement).all():
                 found[contact] = url

@@ -39,6 +39,7 @@ def run_feedback(ctx: JobContext) -> JobCounts:
         cursor = repo.get_cursor(FEEDBACK_CURSOR)
         since = None if cursor.value is None else parse_instant(cursor.value)
         now = ctx.clock()
+        queued_at = cursor_text(now)
         keys = repo.leads_changed_since(since)
         for start in range(0, len(keys), PAGE):
             leads = repo.leads_by_key(keys[start : start + PAGE])
@@ -55,7 +56,7 @@ def run_feedback(ctx: JobContext) -> JobCounts:
                 ).hexdigest()[:20]
                 if last.get(key, {}).get("digest") == digest:
                     continue
-                idempotency_key = f"{key}:wb:{digest}:{cursor_text(now)}"
+                idempotency_key = f"{key}:wb:{digest}:{queued_at}"
                 payload = {"event": "write_back", "digest": digest}
                 writes.append(
                     OutboxWrite("hubspot", "update_contact", key, idempotency_key, payload)
@@ -64,6 +65,6 @@ def run_feedback(ctx: JobContext) -> JobCounts:
                     known[key] = write
             counts["queued"] += len(repo.enqueue_many(writes))
         counts["changed"] = len(keys)
-        repo.save_cursor(Cursor(FEEDBACK_CURSOR, cursor_text(now)))
+        repo.save_cursor(Cursor(FEEDBACK_CURSOR, queued_at))
     drain_hubspot(ctx, counts, known)
     return counts
