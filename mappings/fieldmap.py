@@ -16,7 +16,7 @@ clears a field).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -53,6 +53,17 @@ DEFAULT_MAPS: dict[System, Path] = {
 READ_CACHE_SIZE = 1024
 """Raw values remembered per read field, with the canonical value each one reads as."""
 _PLAIN = (str, int, float, bool)
+WRITE_CACHE_SIZE = 1024
+"""Canonical values remembered per written field, with the CRM value each one writes as."""
+_CACHED_WRITES = (*_PLAIN, tuple)  # a tuple: the score reasons, immutable values
+
+
+def _hubspot_properties(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A HubSpot v3 object's properties (`lookup` for every field of a record at once)."""
+    properties = record.get("properties")
+    if type(properties) is dict or isinstance(properties, Mapping):
+        return properties
+    raise TypeError("a HubSpot record needs its 'properties' (a v3 object, not a list)")
 
 
 class FieldMap:
@@ -72,7 +83,14 @@ class FieldMap:
         )
         self.read_names = frozenset(field.canonical.name for field, _ in self._reading)
         """The canonical fields this map reads."""
-        self._writing: dict[frozenset[str] | None, tuple[MappedField, ...]] = {}
+        self._written = tuple(
+            (field, lru_cache(maxsize=WRITE_CACHE_SIZE, typed=True)(field.to_crm))
+            for field in self.fields
+            if field.writes
+        )
+        self._writing: dict[
+            frozenset[str] | None, tuple[tuple[MappedField, Callable[[Any], Any]], ...]
+        ] = {}
         self.activities: ActivityClassifier | None = (
             ActivityClassifier(spec.activities) if spec.activities is not None else None
         )
@@ -112,8 +130,13 @@ class FieldMap:
         """
         values: dict[str, Any] = {}
         problems: list[ValueProblem] = []
+        properties = _hubspot_properties(record) if self.system == "hubspot" else None
         for field, cached in self._reading:
-            present, raw = lookup(self.system, record, field.crm_field)
+            if properties is not None:  # one lookup of the record's properties, not one a field
+                name = field.crm_field
+                present, raw = name in properties, properties.get(name)
+            else:
+                present, raw = lookup(self.system, record, field.crm_field)
             if not present:
                 continue
             try:
@@ -148,11 +171,18 @@ class FieldMap:
                 if unknown:
                     raise ValueError(f"unknown canonical fields: {', '.join(unknown)}")
             writing = self._writing[chosen] = tuple(
-                field
-                for field in self.fields
-                if field.writes and (chosen is None or field.canonical.name in chosen)
+                (field, cached)
+                for field, cached in self._written
+                if chosen is None or field.canonical.name in chosen
             )
-        return {field.crm_field: field.to_crm(field.canonical.get(lead)) for field in writing}
+        values: dict[str, Any] = {}
+        for field, cached in writing:
+            value = field.canonical.get(lead)
+            # Like reading: plain values (stages, scores, their reasons) repeat from lead to
+            # lead, and writing one is a pure function of it.
+            write = cached if value is None or type(value) in _CACHED_WRITES else field.to_crm
+            values[field.crm_field] = write(value)
+        return values
 
     def conflict_rule(self, canonical_field: str) -> ConflictRule:
         """The conflict rule this map sets for a canonical field (its first spec's)."""

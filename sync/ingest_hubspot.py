@@ -331,7 +331,8 @@ class _ContactJob:
                     continue
                 updated = merge(lead, values, "hubspot", maps, skip=frozenset())
                 times = first_seen(updated.times, created)
-                updated = dataclasses.replace(updated, hubspot_id=contact_id, times=times)
+                if updated.hubspot_id != contact_id or times is not updated.times:
+                    updated = dataclasses.replace(updated, hubspot_id=contact_id, times=times)
                 if found is None:
                     counts.leads_created += 1
                 elif updated != found:
