@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterable
 from datetime import UTC
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, func, insert
@@ -63,6 +64,11 @@ def _activity_columns(activity: Activity) -> dict[str, Any]:
     return require_aware_columns(columns, "activities")
 
 
+# Details repeat (the same pages and forms, campaign after campaign) and are immutable:
+# activities read share them.
+_detail = lru_cache(maxsize=4096)(ActivityDetail)
+
+
 def _to_activity(row: Row[Any]) -> Activity:
     """The activity in a row of `select(_ACTIVITIES)` (every column, in table order)."""
     _, lead_key, kind, occurred_at, url, name, campaign, key, _ = tuple(row)
@@ -70,7 +76,7 @@ def _to_activity(row: Row[Any]) -> Activity:
         lead_key=lead_key,
         kind=as_literal(kind, ACTIVITY_KINDS, "activity kind"),
         occurred_at=occurred_at,
-        detail=ActivityDetail(url=url, name=name, campaign=campaign),
+        detail=_detail(url, name, campaign),
         dedupe_key=key,
     )
 
