@@ -140,11 +140,16 @@ class Queries:
         one statement a row costs a round of work per row on both sides, and arrays of text
         are escaped by the driver one element at a time.
         """
-        document = orjson.dumps(
-            [{name: row[name] for name in names} for row in rows],
-            default=_json_value,
-            option=orjson.OPT_PASSTHROUGH_DATETIME,
-        )
+        try:
+            document = orjson.dumps(
+                [{name: row[name] for name in names} for row in rows],
+                default=_json_value,
+                option=orjson.OPT_PASSTHROUGH_DATETIME,
+            )
+        except orjson.JSONEncodeError as exc:
+            if isinstance(exc.__cause__, ValueError | TypeError):
+                raise exc.__cause__ from None  # what `_json_value` said, not orjson's summary
+            raise
         derived = (
             func.json_to_recordset(sql_cast(bindparam(None, document.decode(), Text), JSON))
             .table_valued(*(sql_column(name, table.c[name].type) for name in names))

@@ -200,14 +200,13 @@ _bant = lru_cache(maxsize=128)(Bant)
 
 
 @lru_cache(maxsize=1024)
-def _assessment(*axes: str | None) -> Assessment:
-    problem, problem_seen, solution, solution_seen, decision, decision_seen, timeline, seen = axes
-    return Assessment(
-        problem=AxisAssessment(problem, problem_seen),
-        solution=AxisAssessment(solution, solution_seen),
-        decision=AxisAssessment(decision, decision_seen),
-        timeline=AxisAssessment(timeline, seen),
+def _assessment(*columns: str | None) -> Assessment:
+    """The assessment in its columns: each axis's hypothesis then observation, in order."""
+    problem, solution, decision, timeline = (
+        AxisAssessment(hypothesis, observed)
+        for hypothesis, observed in zip(columns[::2], columns[1::2], strict=True)
     )
+    return Assessment(problem=problem, solution=solution, decision=decision, timeline=timeline)
 
 
 def _reasons(stored: list[dict[str, Any]]) -> tuple[ScoreReason, ...]:
