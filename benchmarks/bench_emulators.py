@@ -51,6 +51,7 @@ from connectors.emulator._control import Clock, Control
 from connectors.emulator._http import ServerThread
 from connectors.emulator._tls import make_tls_files
 from connectors.emulator.hubspot import DEFAULT_TOKEN, HubSpotState, build_hubspot_app
+from connectors.emulator.load import add_activity, contact_properties
 from connectors.emulator.salesforce import SalesforceState, build_salesforce_app
 from connectors.emulator.seed import Person, generate
 
@@ -124,46 +125,19 @@ def people(count: int, seed: int) -> Iterator[tuple[int, Person]]:
             yield start + n, person
 
 
-def employee_range(employees: int) -> str:
-    for upper, label in ((5, "1-5"), (25, "5-25"), (50, "25-50"), (100, "50-100")):
-        if employees <= upper:
-            return label
-    return "100-500" if employees <= 500 else "500-1000" if employees <= 1000 else "1000+"
-
-
 def load_hubspot(state: HubSpotState, count: int, seed: int) -> list[str]:
     """Contacts with their form submissions, page views and e-mail events; their e-mails."""
     emails = []
     for n, person in people(count, seed):
         local, _, domain = person.email.partition("@")
         email = f"{local}.{n // CHUNK}@{domain}"
-        values = {
-            "email": email,
-            "firstname": person.first_name,
-            "lastname": person.last_name,
-            "company": person.company,
-            "jobtitle": person.title,
-            "industry": person.industry,
-            "numemployees": employee_range(person.employees),
-            "country": person.country,
-            "hs_analytics_source": person.source,
-            "lifecyclestage": "lead",
-        }
+        values = {**contact_properties(person), "email": email}
         if person.sales is not None:
             values["hs_lead_status"] = "OPEN"
         contact_id = state.add_contact(values, at=person.created_at)
         emails.append(email)
-        for act in person.activities:
-            if act.kind == "form":
-                state.add_form_submission(contact_id, act.name or "", "/forms", act.at)
-            elif act.kind == "page":
-                state.add_page_view(contact_id, act.url or "/", act.at)
-            elif act.kind == "email_open":
-                state.add_email_event(contact_id, "OPEN", act.campaign or "", act.at)
-            elif act.kind == "email_click":
-                state.add_email_event(contact_id, "CLICK", act.campaign or "", act.at, act.url)
-            else:
-                state.add_email_event(contact_id, "UNSUBSCRIBED", "optout", act.at)
+        for activity in person.activities:
+            add_activity(state, contact_id, activity)
     return emails
 
 

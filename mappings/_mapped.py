@@ -93,9 +93,7 @@ def lookup(system: System, record: Mapping[str, Any], name: str) -> tuple[bool, 
     in `properties`. Salesforce records are SOQL rows; `Owner.Email` follows the nested
     relationship dict, and a relationship that is null makes the field present and empty."""
     if system == "hubspot":
-        properties = record.get("properties")
-        if not isinstance(properties, Mapping):
-            raise TypeError("a HubSpot record needs its 'properties' (a v3 object, not a list)")
+        properties = hubspot_properties(record)
         return (name in properties, properties.get(name))
     node: Any = record
     for part in name.split("."):
@@ -108,6 +106,14 @@ def lookup(system: System, record: Mapping[str, Any], name: str) -> tuple[bool, 
             return False, None
         node = node[key]
     return True, node
+
+
+def hubspot_properties(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A HubSpot v3 object's properties, where `lookup` finds its fields."""
+    properties = record.get("properties")
+    if type(properties) is dict or isinstance(properties, Mapping):
+        return properties
+    raise TypeError("a HubSpot record needs its 'properties' (a v3 object, not a list)")
 
 
 def _case_insensitive(node: Mapping[str, Any], name: str) -> str | None:

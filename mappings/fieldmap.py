@@ -29,7 +29,7 @@ from mappings._canonical import CANONICAL_FIELDS, apply_values
 from mappings._check import check_map
 from mappings._conflicts import is_blank, resolve_conflict
 from mappings._crm_fields import CrmField, CustomProperty, required_crm_fields
-from mappings._mapped import KeyPath, MappedField, compile_step, lookup
+from mappings._mapped import KeyPath, MappedField, compile_step, hubspot_properties, lookup
 from mappings._schema import ConflictRule, Direction, FieldMapFile, FieldSpec, System
 from mappings._steps import IgnoredValueError
 from mappings.activities import ActivityClassifier
@@ -56,14 +56,6 @@ _PLAIN = (str, int, float, bool)
 WRITE_CACHE_SIZE = 1024
 """Canonical values remembered per written field, with the CRM value each one writes as."""
 _CACHED_WRITES = (*_PLAIN, tuple)  # a tuple: the score reasons, immutable values
-
-
-def _hubspot_properties(record: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A HubSpot v3 object's properties (`lookup` for every field of a record at once)."""
-    properties = record.get("properties")
-    if type(properties) is dict or isinstance(properties, Mapping):
-        return properties
-    raise TypeError("a HubSpot record needs its 'properties' (a v3 object, not a list)")
 
 
 class FieldMap:
@@ -130,7 +122,7 @@ class FieldMap:
         """
         values: dict[str, Any] = {}
         problems: list[ValueProblem] = []
-        properties = _hubspot_properties(record) if self.system == "hubspot" else None
+        properties = hubspot_properties(record) if self.system == "hubspot" else None
         for field, cached in self._reading:
             if properties is not None:  # one lookup of the record's properties, not one a field
                 name = field.crm_field

@@ -97,17 +97,12 @@ class Queries:
         """
         if not rows:
             return []
+        statement = self._ignoring_conflicts(table, unique).returning(returning)
         if self._dialect_name() == "postgresql":
             names = list(rows[0])
             bound = self._bound_rows(core_table(table), rows, names)
-            statement = (
-                postgresql.insert(table)
-                .from_select(names, select(*(bound[name] for name in names)))
-                .on_conflict_do_nothing(index_elements=unique)
-                .returning(returning)
-            )
-            return list(self._rows(statement).scalars())
-        statement = self._ignoring_conflicts(table, unique).returning(returning)
+            selected = statement.from_select(names, select(*(bound[name] for name in names)))
+            return list(self._rows(selected).scalars())
         return list(self._rows(statement, list(rows)).scalars())
 
     def _update_rows(self, table: CoreTable, key: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -177,7 +172,7 @@ class Queries:
 
     def _dialect_insert(self, table: type[Table]) -> postgresql.Insert | sqlite.Insert:
         """An INSERT into `table` that can say what to do ON CONFLICT, in this dialect."""
-        dialect = self._session.get_bind().dialect.name
+        dialect = self._dialect_name()
         if dialect == "postgresql":
             return postgresql.insert(table)
         if dialect == "sqlite":

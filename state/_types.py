@@ -32,13 +32,9 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         """Return every stored instant as an aware datetime in UTC."""
-        if value is None:
-            return None
-        if not isinstance(value, datetime):
+        if value is not None and not isinstance(value, datetime):
             raise TypeError(f"expected a datetime from the database, got {value!r}")
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return _aware_in_utc(value)
 
     def result_processor(
         self, dialect: Dialect, coltype: Any
@@ -76,14 +72,16 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 def _aware_in_utc(value: datetime | None) -> datetime | None:
-    """A `timestamptz` as psycopg reads it (aware, in the session's time zone), in UTC.
+    """A stored instant in UTC: a `timestamptz` as psycopg reads it (aware, in the
+    session's time zone), or a naive value, which is stored as UTC.
 
-    One call a value: SQLAlchemy's generic path for a TypeDecorator makes three, a large
-    share of reading a page of leads (nine instants a row). The engine sets the session's
-    time zone to UTC (`state.database`), so the value is usually returned as it is."""
+    On PostgreSQL, one call a value: SQLAlchemy's generic path for a TypeDecorator makes
+    three, a large share of reading a page of leads (nine instants a row). The engine sets
+    the session's time zone to UTC (`state.database`), so the value is usually returned as
+    it is."""
     if value is None or value.tzinfo is UTC:
         return value
-    if value.tzinfo is None:  # a column made `timestamp` by hand: stored as UTC
+    if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
 
